@@ -1,0 +1,41 @@
+# Two set-up commands on a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test dev sandbox bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole path once against the sandboxes with a project-local SQLite Dagster instance.
+demo: install
+	$(BIN)/voyado-sync demo
+
+## The full test suite (needs PostgreSQL on 127.0.0.1:5432, database `test`).
+test: install
+	$(BIN)/pytest -q
+
+## Sandboxes + `dg dev` (UI on http://127.0.0.1:3000).
+dev: install
+	$(BIN)/voyado-sync dev
+
+## Only the sandboxes, printing their base URLs as one JSON line.
+sandbox: install
+	$(BIN)/voyado-sync sandbox
+
+bench: install
+	$(BIN)/python benchmarks/extract.py
+	$(BIN)/python benchmarks/push.py
+	$(BIN)/python benchmarks/identity.py
+	$(BIN)/python benchmarks/mapping.py
+
+clean:
+	rm -rf $(VENV) .voyado_sync .dagster_home

@@ -1,0 +1,11 @@
+"""The code location: every module under ``voyado_sync/defs`` contributes assets, checks, sensors,
+schedules, jobs and resources; pure logic lives outside ``defs/`` and is never auto-loaded."""
+
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

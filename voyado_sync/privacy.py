@@ -1,0 +1,77 @@
+"""PII never leaves the process raw: logs, metadata, ledger and dead letters hold hashes or masks.
+
+Hashes are keyed (HMAC-SHA256) with ``VOYADO_SYNC_HASH_KEY`` when set, so a leaked ledger cannot be
+reversed with a dictionary of common emails; the default key keeps hashes stable across runs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from typing import Any
+
+_PII_KEYS = {
+    "email", "customeremail", "mobilephone", "phone", "mobile", "socialsecuritynumber", "firstname",
+    "lastname", "street", "streetname", "streetnumber", "zipcode", "postalcode", "birthday",
+    "dateofbirth", "password", "careof",
+}
+_SECRET_KEYS = {"apikey", "api_key", "client_secret", "clientsecret", "authorization", "access_token",
+                "secret", "password"}
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# A phone-looking run: optional +, then 8+ digits possibly separated by spaces/dashes.
+PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d\s\-]{6,}\d(?![\w-])")
+
+
+def _key() -> bytes:
+    return os.environ.get("VOYADO_SYNC_HASH_KEY", "voyado_sync").encode()
+
+
+def hash_value(value: str, kind: str = "") -> str:
+    """Stable keyed hash of an identifier (``kind`` namespaces it: an email and a phone never collide)."""
+    digest = hmac.new(_key(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"h:{digest[:16]}"
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_phone(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return f"***{digits[-2:]}" if digits else "***"
+
+
+def redact(payload: Any) -> Any:
+    """Deep copy with PII fields hashed and secrets removed; free text is scrubbed of emails/phones."""
+    if isinstance(payload, dict):
+        out: dict[str, Any] = {}
+        match_type = str(payload.get("matchKeyType", "")).lower()
+        for k, v in payload.items():
+            lk = k.lower()
+            if lk in _SECRET_KEYS:
+                out[k] = "***"
+            elif lk in _PII_KEYS and isinstance(v, str) and v:
+                out[k] = hash_value(v.strip().lower(), lk)
+            elif lk == "matchkey" and match_type in {"email", "mobilephone", "socialsecuritynumber"}:
+                out[k] = hash_value(str(v).strip().lower(), match_type)
+            else:
+                out[k] = redact(v)
+        return out
+    if isinstance(payload, list):
+        return [redact(v) for v in payload]
+    if isinstance(payload, str):
+        return scrub(payload)
+    return payload
+
+
+def scrub(text: str) -> str:
+    """Replace anything that looks like an email or phone number in free text."""
+    text = EMAIL_RE.sub(lambda m: mask_email(m.group(0)), text)
+    return PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def find_pii(text: str) -> list[str]:
+    """Raw emails/phone numbers found in ``text`` (used by tests that scan logs, ledger and metadata)."""
+    return EMAIL_RE.findall(text)

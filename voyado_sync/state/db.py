@@ -1,0 +1,40 @@
+"""SQL engine for transactional cross-run state (ledger, dead letters, identity graph, watermarks).
+
+PostgreSQL in production and tests, SQLite for the embedded default. SQLAlchemy Core only."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+_engines: dict[str, sa.Engine] = {}
+_lock = threading.Lock()
+
+
+def normalize_url(url: str) -> str:
+    # SQLAlchemy 2.1 maps bare postgresql:// to psycopg 3; we ship psycopg2 (see dagster P2).
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
+def get_engine(url: str) -> sa.Engine:
+    """One pooled engine per URL per process."""
+    url = normalize_url(url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+                @sa.event.listens_for(engine, "connect")
+                def _wal(dbapi_conn, _record):  # concurrent runs share the file: WAL avoids lock errors
+                    dbapi_conn.execute("PRAGMA journal_mode=WAL")
+                    dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+            else:
+                engine = sa.create_engine(url, pool_pre_ping=True)
+            _engines[url] = engine
+        return engine
