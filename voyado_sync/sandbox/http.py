@@ -279,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as exc:  # a sandbox bug must show as a 500, not a hung socket
                 resp = app.error_response(500, "General", f"sandbox error: {type(exc).__name__}: {exc}")
         app.record(req, resp.status, fault, started)
-        resp.headers.setdefault("X-Correlation-ID", f"sandbox-{uuid.uuid4()}")
+        resp.headers.setdefault("X-Correlation-ID", req.headers.get("x-correlation-id") or f"sandbox-{uuid.uuid4()}")
         if fault == "slow":
             time.sleep(rule.slow_seconds)
         payload = b"" if req.method == "HEAD" else resp.body
@@ -323,8 +323,9 @@ class SandboxServer:
     def __init__(self, app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self._server = _Server((host, port), app)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{app.name}-http",
-                                        daemon=True)
+        # A short poll interval keeps stop() fast for suites that start a server per test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"{app.name}-http", daemon=True)
 
     @property
     def url(self) -> str:
