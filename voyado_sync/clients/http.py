@@ -42,10 +42,6 @@ class ApiError(Exception):
         self.method = method
         self.url = url
 
-    @property
-    def transient(self) -> bool:
-        return self.status is None or self.status in RETRYABLE_STATUS
-
     def __str__(self) -> str:
         parts = [super().__str__()]
         if self.status is not None:

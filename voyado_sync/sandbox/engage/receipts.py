@@ -1,0 +1,182 @@
+"""Engage receipts, ``POST /api/v3/receipts`` (and v2), reference §3.
+
+Synchronous part (what the caller sees): required fields and JSON types are checked (400
+``InvalidReceipt``; ``message`` names the first offending field, ``errors`` lists them all); nothing else.
+Signs, sums and SKUs are not checked: the reference gives no such rule for receipts, and Engage validates
+only the format synchronously. A repeated ``uniqueReceiptId`` is absorbed silently (same 202, no effect).
+
+Asynchronous part (``receipt_batch_seconds`` later; immediately with 0, the default): the contact is
+resolved from ``contact.matchKey``/``matchKeyType`` (case-insensitive type, ``contactType`` defaults to
+Member unless the type is contactId); an unresolved contact is logged as "Contact is missing" in the
+integration log and the receipt is kept without a contact. An unknown ``storeExternalId`` creates the store.
+
+Success answer (not established by the reference, §14.2): ``202 {"uniqueReceiptId", "status": "Accepted"}``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from voyado_sync.sandbox.engage.errors import EngageError, is_int, is_number, iso, parse_datetime
+from voyado_sync.sandbox.http import Request, Response
+
+if TYPE_CHECKING:
+    from voyado_sync.sandbox.engage.app import EngageSandbox
+
+MATCH_KEY_TYPES = {t.lower(): t for t in ("Email", "SocialSecurityNumber", "MobilePhone", "CardId", "ExternalId",
+                                          "MemberNumber", "ContactId", "MemberNumberWithCardNumberAsFallback")}
+ITEM_TYPES = ("PURCHASE", "RETURN", "ADJUSTMENT")
+_STR, _NUM, _INT, _DATE = "string", "number", "integer", "datetime"
+ROOT_FIELDS = {  # name: (type, required)
+    "uniqueReceiptId": (_STR, True), "receiptNumber": (_STR, False), "createdDate": (_DATE, True),
+    "storeExternalId": (_STR, True), "currency": (_STR, True), "exchangeRateToGroupCurrency": (_NUM, False),
+    "totalGrossPrice": (_NUM, True),
+}
+ITEM_FIELDS = {
+    "type": (_STR, True), "sku": (_STR, True), "quantity": (_INT, True), "packQuantity": (_NUM, False),
+    "grossPaidPrice": (_NUM, True), "taxAmount": (_NUM, True), "taxPercent": (_NUM, True),
+    "articleNumber": (_STR, True), "articleName": (_STR, True), "articleGroup": (_STR, False),
+    "marginPercent": (_NUM, False),
+}
+PAYMENT_FIELDS = {"type": (_STR, True), "value": (_NUM, True), "description": (_STR, False)}
+# How a resolved match key type maps to a contact attribute (None: contact id itself).
+_MATCH_FIELD = {"email": "email", "mobilephone": "mobilePhone", "externalid": "externalId",
+                "membernumber": "memberNumber", "membernumberwithcardnumberasfallback": "memberNumber",
+                "socialsecuritynumber": "socialSecurityNumber"}
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind == _STR:
+        return isinstance(value, str) and value.strip() != ""
+    if kind == _NUM:
+        return is_number(value)
+    if kind == _INT:
+        return is_int(value)
+    return isinstance(value, str)
+
+
+def _check_fields(obj: dict[str, Any], spec: dict[str, tuple[str, bool]], prefix: str, errors: list[str]) -> None:
+    for name, (kind, required) in spec.items():
+        value = obj.get(name)
+        if value is None:
+            if required:
+                errors.append(f"{prefix}{name} is required")
+            continue
+        if not _type_ok(kind, value):
+            errors.append(f"{prefix}{name} must be a {'non-empty string' if kind == _STR else kind}")
+        elif kind == _DATE:
+            try:
+                parse_datetime(value, f"{prefix}{name}", require_offset=True)
+            except EngageError as exc:
+                errors.append(exc.message)
+
+
+def receipt_errors(body: Any) -> list[str]:
+    """Every format problem of a receipt (required fields and JSON types, reference §3)."""
+    if not isinstance(body, dict):
+        return ["the body must be a receipt JSON object"]
+    errors: list[str] = []
+    contact = body.get("contact")
+    if not isinstance(contact, dict):
+        errors.append("contact is required (an object with matchKey and matchKeyType)")
+    else:
+        if not isinstance(contact.get("matchKey"), str) or not contact["matchKey"].strip():
+            errors.append("contact.matchKey is required")
+        mkt = contact.get("matchKeyType")
+        if not isinstance(mkt, str) or mkt.strip().lower() not in MATCH_KEY_TYPES:
+            errors.append(f"contact.matchKeyType must be one of {sorted(MATCH_KEY_TYPES.values())}")
+    _check_fields(body, ROOT_FIELDS, "", errors)
+    currency = body.get("currency")
+    if isinstance(currency, str) and not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+        errors.append("currency must be an ISO 4217 code such as SEK")
+    for name, spec in (("items", ITEM_FIELDS), ("paymentMethods", PAYMENT_FIELDS)):
+        rows = body.get(name)
+        if not isinstance(rows, list) or (name == "items" and not rows):
+            errors.append(f"{name} is required (a{' non-empty' if name == 'items' else 'n'} array)")
+            continue
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                errors.append(f"{name}[{i}] must be an object")
+                continue
+            _check_fields(row, spec, f"{name}[{i}].", errors)
+            if name == "items" and isinstance(row.get("type"), str) and row["type"].upper() not in ITEM_TYPES:
+                errors.append(f"items[{i}].type must be one of {list(ITEM_TYPES)}")
+            for j, d in enumerate(row.get("discounts") or [] if name == "items" else []):
+                if not isinstance(d, dict) or not is_number(d.get("value")):
+                    errors.append(f"items[{i}].discounts[{j}].value is required (a number)")
+    return errors
+
+
+class Receipts:
+    def __init__(self, app: "EngageSandbox", batch_seconds: float) -> None:
+        self.app = app
+        self.batch_seconds = batch_seconds
+        self.stored: dict[str, dict[str, Any]] = {}
+        self.pending: deque[tuple[datetime, dict[str, Any]]] = deque()
+        self._pending_ids: set[str] = set()
+        self.duplicates = 0
+
+    def register(self, route: Callable[[str, str, Callable[[Request], Response]], None]) -> None:
+        route("POST", r"/api/v[23]/receipts", self._post)
+
+    def _post(self, req: Request) -> Response:
+        body = req.json()
+        errors = receipt_errors(body)
+        if errors:
+            raise EngageError(400, "InvalidReceipt", errors[0], errors=errors)
+        rid = body["uniqueReceiptId"]
+        answer = Response.json({"uniqueReceiptId": rid, "status": "Accepted"}, 202)
+        if rid in self.stored or rid in self._pending_ids:
+            self.duplicates += 1
+            self.app.integration.add(self.app.now(), "Receipts", "Duplicate receipt ignored", rid)
+            return answer
+        now = self.app.now()
+        self.pending.append((now, copy.deepcopy(body)))
+        self._pending_ids.add(rid)
+        self.app.effect("receipt", rid, storeExternalId=body["storeExternalId"], currency=body["currency"])
+        self.process_due()
+        return answer
+
+    def process_due(self, force: bool = False) -> int:
+        """Turn queued receipts whose batch is due into stored ones (Engage's periodic XML batch)."""
+        now = self.app.now()
+        done = 0
+        while self.pending and (force or self.pending[0][0] + timedelta(seconds=self.batch_seconds) <= now):
+            accepted, body = self.pending.popleft()
+            self._pending_ids.discard(body["uniqueReceiptId"])
+            self._store(accepted, body, now)
+            done += 1
+        return done
+
+    def _store(self, accepted: datetime, body: dict[str, Any], now: datetime) -> None:
+        rid = body["uniqueReceiptId"]
+        contact_id, problem = self._resolve(body["contact"])
+        if problem:
+            self.app.integration.add(now, "Receipts", problem, rid,
+                                         matchKeyType=body["contact"].get("matchKeyType"))
+        self.app.stores.ensure(body["storeExternalId"], receipt_id=rid)
+        self.stored[rid] = {"uniqueReceiptId": rid, "contactId": contact_id,
+                            "status": "Processed" if contact_id else "ContactMissing",
+                            "acceptedAt": iso(accepted), "processedAt": iso(now), "receipt": body}
+
+    def _resolve(self, contact: dict[str, Any]) -> tuple[str | None, str | None]:
+        kind = contact["matchKeyType"].strip().lower()
+        key = contact["matchKey"]
+        contacts = self.app.contacts
+        if kind == "contactid":
+            found = contacts.get(key)
+            return (found.id, None) if found else (None, "Contact is missing")
+        field = _MATCH_FIELD.get(kind)
+        if field is None:  # CardId: the sandbox keeps no cards
+            return None, "Contact is missing"
+        try:
+            ctype = contacts.canonical_type(contact.get("contactType") or "Member")
+        except EngageError:
+            return None, "Contact type is missing"
+        ids = contacts.find(field, key, ctype)
+        if len(ids) > 1:
+            return None, "Multiple contacts match"
+        return (ids[0], None) if ids else (None, "Contact is missing")
