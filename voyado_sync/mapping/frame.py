@@ -1,0 +1,72 @@
+"""Mapping results as a pandas frame: the shape the receipt payload assets store per partition.
+
+One row per result (purchase, return item or POS receipt). ``payload`` is the exact JSON text
+(`voyado_sync.mapping.models.dumps`; read it back with `models.loads`), ``total_gross`` the total as a
+decimal *string* so the frame never holds a float amount. Rejected and skipped rows keep their
+``reason`` (dead letters and skip counts come from the same frame).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from voyado_sync.mapping.context import MappingContext, MappingResult
+from voyado_sync.mapping.models import dumps
+from voyado_sync.mapping.pos import map_pos_receipt
+from voyado_sync.mapping.receipts import map_order
+from voyado_sync.mapping.returns import map_returns
+
+COLUMNS = ["source_id", "kind", "status", "unique_receipt_id", "reason", "currency", "store_external_id",
+           "created_date", "total_gross", "item_count", "payload"]
+
+
+def results_frame(results: Iterable[MappingResult]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        p = r.payload or {}
+        rows.append((r.source_id, r.kind, r.status, r.unique_receipt_id, r.reason, p.get("currency"),
+                     p.get("storeExternalId"), p.get("createdDate"),
+                     format(p["totalGrossPrice"], "f") if p else None, len(p.get("items", ())) if p else 0,
+                     dumps(p) if p else None))
+    return pd.DataFrame.from_records(rows, columns=COLUMNS)
+
+
+def _doc(raw: str | bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if isinstance(raw, Mapping):
+        return raw
+    try:
+        doc = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def order_results(raw_orders: Iterable[str | bytes | Mapping[str, Any]], ctx: MappingContext | None = None,
+                  *, returns: bool = True) -> list[MappingResult]:
+    """Purchase (and return) results for orders given as documents or JSON text (the ``raw`` column)."""
+    ctx = ctx or MappingContext()
+    out: list[MappingResult] = []
+    for raw in raw_orders:
+        doc = _doc(raw)
+        if doc is None:
+            out.append(MappingResult("?", "purchase", "rejected", None, None, "order is not a JSON object"))
+            continue
+        out.append(map_order(doc, ctx))
+        if returns:
+            out.extend(map_returns(doc, ctx))
+    return out
+
+
+def pos_results(raw_receipts: Iterable[str | bytes | Mapping[str, Any]], ctx: MappingContext | None = None
+                ) -> list[MappingResult]:
+    ctx = ctx or MappingContext()
+    out = []
+    for raw in raw_receipts:
+        doc = _doc(raw)
+        out.append(map_pos_receipt(doc, ctx) if doc is not None else
+                   MappingResult("?", "pos", "rejected", None, None, "POS receipt is not a JSON object"))
+    return out
