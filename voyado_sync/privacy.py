@@ -19,8 +19,9 @@ _PII_KEYS = {
 _SECRET_KEYS = {"apikey", "api_key", "client_secret", "clientsecret", "authorization", "access_token",
                 "secret", "password"}
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# A phone-looking run: optional +, then 8+ digits possibly separated by spaces/dashes.
-PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d\s\-]{6,}\d(?![\w-])")
+# A phone-looking run: a leading + or 0 (international or trunk prefix), then 8+ digits possibly separated
+# by spaces/dashes. Requiring the prefix keeps dates ("2025-03-01 14:05") and GUID segments unmasked.
+PHONE_RE = re.compile(r"(?<![\w-])(?:\+|0)\d[\d\s\-]{6,}\d(?![\w-])")
 
 
 def _key() -> bytes:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
+from voyado_sync import jsonutil
 from voyado_sync.clients.http import (USER_AGENT, ApiError, AuthError, NotFoundError, RetryPolicy, TransientError,
                                       ValidationError, decode_json, send)
 
@@ -210,7 +211,8 @@ class EngageClient(VoyadoHttp):
         items = [(k, ("true" if v else "false") if isinstance(v, bool) else str(v)) for k, v in items if v is not None]
         kwargs: dict[str, Any] = {"params": items}
         if json is not None:
-            kwargs["json"] = json
+            # Our own encoder: receipt amounts are Decimal, which httpx's json= cannot serialize exactly.
+            kwargs["content"] = jsonutil.dumps(json).encode("utf-8")
         if headers:
             kwargs["headers"] = dict(headers)
         return self._send(method, path, on_retry=on_retry, retry=retry, repeat_safe=repeat_safe, **kwargs)

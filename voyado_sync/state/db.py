@@ -9,6 +9,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from voyado_sync import jsonutil
+
+# JSON columns (ledger and dead-letter payloads) hold receipt amounts as Decimal: store them as exact
+# JSON numbers and read them back as Decimal, never through a float.
+_JSON = {"json_serializer": jsonutil.dumps, "json_deserializer": jsonutil.loads}
+
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
 
@@ -28,13 +34,13 @@ def get_engine(url: str) -> sa.Engine:
         if engine is None:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-                engine = sa.create_engine(url, connect_args={"timeout": 30})
+                engine = sa.create_engine(url, connect_args={"timeout": 30}, **_JSON)
 
                 @sa.event.listens_for(engine, "connect")
                 def _wal(dbapi_conn, _record):  # concurrent runs share the file: WAL avoids lock errors
                     dbapi_conn.execute("PRAGMA journal_mode=WAL")
                     dbapi_conn.execute("PRAGMA synchronous=NORMAL")
             else:
-                engine = sa.create_engine(url, pool_pre_ping=True)
+                engine = sa.create_engine(url, pool_pre_ping=True, **_JSON)
             _engines[url] = engine
         return engine

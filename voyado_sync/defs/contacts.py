@@ -1,0 +1,129 @@
+"""Identity profiles → Voyado contacts: the payload asset (create or PATCH diff per profile) and the
+push asset. Consent and preferences are owned by Voyado and never written here."""
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from voyado_sync.defs.receipts import latest_documents, mapping_config
+from voyado_sync.mapping.contacts import contact_request
+from voyado_sync.partitions import daily_partitions
+from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
+from voyado_sync.resources.voyado import EngageResource
+from voyado_sync.sync.dagster_push import PushConfig, run_push
+from voyado_sync.sync.models import SyncItem
+
+PAYLOAD_KEY = dg.AssetKey(["voyado", "contacts_payload"])
+SYNC_KEY = dg.AssetKey(["voyado", "contacts_sync"])
+PAYLOAD_DATASET = "voyado/contacts_payload"
+# key + payload (the exact SyncItem payload) follow the convention replay reads dead letters' payloads by.
+COLUMNS = ["profile_id", "key", "action", "contact_id", "body", "params", "payload"]
+
+
+def _value(row: Any, name: str) -> Any:
+    value = row.get(name)
+    return None if value is None or (isinstance(value, float) and value != value) else value
+
+
+def contact_requests(profiles: pd.DataFrame, stored: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per registered profile: create when it has no Voyado contact yet, else the PATCH diff.
+
+    Profiles without a Commercetools customer id (guests, store-only shoppers) are not created as contacts:
+    their receipts match on email / member number, and creating contacts for them would be recruiting
+    without consent. A profile whose contact id is unknown to the contacts dataset is created only if it
+    has no contact id at all (a known id we cannot read is left alone)."""
+    config = mapping_config()
+    rows = []
+    for profile in profiles.to_dict("records"):
+        customer = _value(profile, "ct_customer_id")
+        contact_id = _value(profile, "voyado_contact_id")
+        if not customer and not contact_id:
+            continue
+        profile = {k: _value(profile, k) for k in profile}
+        if contact_id:
+            current = stored.get(contact_id)
+            if current is None:
+                continue
+            req = contact_request(profile, current, config)
+        else:
+            req = contact_request(profile, None, config)
+        if req.action == "none":
+            continue
+        key = customer if req.action == "create" else f"contact:{req.contact_id}"
+        payload = req.body if req.action == "create" else {"contactId": req.contact_id, "changes": req.body}
+        rows.append((profile.get("profile_id"), key, req.action, req.contact_id, json.dumps(req.body, sort_keys=True),
+                     json.dumps(req.params, sort_keys=True), json.dumps(payload, sort_keys=True)))
+    return pd.DataFrame.from_records(rows, columns=COLUMNS)
+
+
+@dg.asset(
+    key=PAYLOAD_KEY, group_name="voyado", kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
+    deps=[dg.AssetKey(["identity", "profiles"]), dg.AssetKey(["voyado", "contacts"])],
+    description="Contact creates (registered customers without a Voyado contact) and PATCH diffs (only "
+                "changed fields, never blanking a stored value) for the profiles touched in the partition.",
+)
+def contacts_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+    store = partition_store.store()
+    profiles = store.read("identity/profiles", [context.partition_key])
+    stored = {doc["id"]: doc for doc in latest_documents(store, "voyado/contacts")}
+    frame = contact_requests(profiles, stored)
+    store.write_frame(PAYLOAD_DATASET, context.partition_key, frame)
+    actions = frame["action"].value_counts() if not frame.empty else pd.Series(dtype=int)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+        "profiles": dg.MetadataValue.int(len(profiles)),
+        "creates": dg.MetadataValue.int(int(actions.get("create", 0))),
+        "updates": dg.MetadataValue.int(int(actions.get("update", 0))),
+        "changed_fields": dg.MetadataValue.json(
+            pd.Series([f for b in frame.loc[frame["action"] == "update", "body"] for f in json.loads(b)])
+            .value_counts().to_dict() if not frame.empty else {}),
+    })
+
+
+def _merge(results: list[dg.MaterializeResult]) -> dict[str, Any]:
+    """Sum the numeric metadata of several pushes (one per endpoint or store), keep the rest of the last."""
+    merged: dict[str, Any] = {}
+    for result in results:
+        for name, value in (result.metadata or {}).items():
+            raw = getattr(value, "value", value)
+            prev = merged.get(name)
+            prev_raw = getattr(prev, "value", prev)
+            if isinstance(raw, int) and not isinstance(raw, bool) and isinstance(prev_raw, int):
+                merged[name] = dg.MetadataValue.int(prev_raw + raw)
+            else:
+                merged[name] = value
+    return merged
+
+
+@dg.asset(
+    key=SYNC_KEY, group_name="voyado", kinds={"voyado"}, partitions_def=daily_partitions, pool="voyado_api",
+    deps=[PAYLOAD_KEY],
+    description="Creates and updates Voyado contacts through the sync engine (externalId = Commercetools "
+                "customer id; a create interrupted mid-request is looked up before it is resent).",
+)
+def contacts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage: EngageResource,
+                  state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+    frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
+    key = context.partition_key
+    creates: dict[str | None, list[SyncItem]] = defaultdict(list)
+    updates: list[SyncItem] = []
+    for row in frame.itertuples(index=False):
+        payload = json.loads(row.payload)
+        if row.action == "create":
+            store_id = json.loads(row.params).get("storeExternalId")
+            creates[store_id].append(SyncItem(row.key, "contacts_create", payload, key, PAYLOAD_DATASET))
+        else:
+            updates.append(SyncItem(row.key, "contacts_update", payload, key, PAYLOAD_DATASET))
+    source = mapping_config().rules.contacts.source
+    results = [run_push(context, items, "contacts_create", engage=engage, state_db=state_db, dry_run=config.dry_run,
+                        endpoint_options={"source": source, "store_external_id": store_id})
+               for store_id, items in sorted(creates.items(), key=lambda kv: kv[0] or "")]
+    results.append(run_push(context, updates, "contacts_update", engage=engage, state_db=state_db,
+                            dry_run=config.dry_run))
+    metadata = _merge(results)
+    metadata["contacts_created"] = dg.MetadataValue.int(sum(len(v) for v in creates.values()))
+    metadata["contacts_updated"] = dg.MetadataValue.int(len(updates))
+    return dg.MaterializeResult(metadata=metadata)

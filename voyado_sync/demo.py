@@ -1,0 +1,178 @@
+"""`make demo`: the whole path once, on the sandboxes, with a project-local SQLite Dagster instance.
+
+1. generate a seeded dataset whose last day is the latest closed partition;
+2. start the three sandboxes on free loopback ports and seed them (POS files go to the drop folder);
+3. point the code location at them through the same environment variables production uses;
+4. run the hands-off daily job for that partition (and the unpartitioned assets), exactly what the
+   schedule would launch;
+5. print a human summary and, as the last line, one JSON object of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from voyado_sync.settings import REPO_ROOT
+
+
+def _prepare_home(home: Path, dagster_home: Path, fresh: bool) -> None:
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(dagster_home, ignore_errors=True)
+    home.mkdir(parents=True, exist_ok=True)
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+
+
+def _materialization_rows(instance: Any, run_ids: list[str]) -> dict[str, int]:
+    import dagster as dg
+
+    rows: dict[str, int] = {}
+    for run_id in run_ids:
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+            mat = event.asset_materialization
+            value = mat.metadata.get("dagster/row_count")
+            key = "/".join(mat.asset_key.path)
+            rows[key] = rows.get(key, 0) + (int(value.value) if value is not None else 0)
+    return rows
+
+
+def _failed_steps(instance: Any, run_ids: list[str]) -> list[str]:
+    import dagster as dg
+
+    failed = []
+    for run_id in run_ids:
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+            failed.append(event.step_key or "?")
+    return failed
+
+
+def run_partition(instance: Any, partition_key: str) -> tuple[list[str], dict[str, Any]]:
+    """Run exactly what the schedule launches: the daily chain for the partition, then the reference job."""
+    import dagster as dg
+
+    from voyado_sync.definitions import defs
+
+    definitions = defs()
+    run_ids = []
+    chain = definitions.resolve_job_def("daily_sync").execute_in_process(
+        partition_key=partition_key, instance=instance, raise_on_error=False)
+    run_ids.append(chain.run_id)
+    reference = definitions.resolve_job_def("voyado_reference").execute_in_process(
+        instance=instance, raise_on_error=False)
+    run_ids.append(reference.run_id)
+    return run_ids, _sync_summary(instance, run_ids, partition_key)
+
+
+def _sync_summary(instance: Any, run_ids: list[str], partition_key: str) -> dict[str, Any]:
+    """Figures a user of the demo asks for: what reached Voyado, what is parked, and the reconciliation."""
+    import dagster as dg
+
+    from voyado_sync.settings import get_settings
+    from voyado_sync.state.db import get_engine
+    from voyado_sync.sync.dead_letters import count_open
+
+    md: dict[str, dict[str, Any]] = {}
+    checks: dict[str, bool] = {}
+    for run_id in run_ids:
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+            mat = event.asset_materialization
+            md["/".join(mat.asset_key.path)] = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = event.dagster_event.event_specific_data
+            checks[evaluation.check_name] = evaluation.passed
+    receipts = md.get("voyado/receipts_sync", {})
+    contacts = md.get("voyado/contacts_sync", {})
+    return {
+        "receipts_sent": int(receipts.get("outcome/sent", 0)) + int(receipts.get("outcome/retried", 0)),
+        "returns_sent": int(receipts.get("returns", 0)),
+        "contacts_created": int(contacts.get("contacts_created", 0)),
+        "contacts_updated": int(contacts.get("contacts_updated", 0)),
+        "dead_letters": count_open(get_engine(get_settings().state_db_url), partition=partition_key),
+        "reconciled": bool(checks.get("reconciled_with_commercetools", False)),
+        "checks_failed": sorted(name for name, passed in checks.items() if not passed),
+    }
+
+
+def run_demo(*, seed: int = 42, persons: int = 150, orders: int = 400, pos_receipts: int = 120,
+             fresh: bool = True, out: Any = sys.stdout) -> dict[str, Any]:
+    home = Path(os.environ.get("VOYADO_SYNC_HOME", REPO_ROOT / ".voyado_sync"))
+    dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO_ROOT / ".dagster_home"))
+    _prepare_home(home, dagster_home, fresh)
+    os.environ["VOYADO_SYNC_HOME"] = str(home)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+
+    from voyado_sync.partitions import last_closed_partition_key
+
+    partition_key = last_closed_partition_key()
+    started = time.perf_counter()
+
+    from voyado_sync.sandbox.generator import GeneratorConfig, generate, write_dataset
+    from voyado_sync.sandbox.run import start_sandboxes
+
+    dataset = generate(GeneratorConfig(seed=seed, persons=persons, orders=orders, pos_receipts=pos_receipts,
+                                       days=3, anchor_date=date.fromisoformat(partition_key)))
+    data_dir = home / "generated"
+    write_dataset(dataset, data_dir)
+    from voyado_sync.settings import get_settings
+
+    drop = get_settings().pos_drop_dir
+    drop.mkdir(parents=True, exist_ok=True)
+    for f in (data_dir / "pos").glob("*"):
+        shutil.copy(f, drop / f.name)
+
+    with start_sandboxes(dataset=dataset, seed=seed) as boxes:
+        os.environ.update(boxes.env())
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            run_ids, summary = run_partition(instance, partition_key)
+            rows = _materialization_rows(instance, run_ids)
+            failed = _failed_steps(instance, run_ids)
+        requests = {name: sum(1 for _ in server.app.requests())
+                    for name, server in (("commercetools", boxes.commercetools), ("engage", boxes.engage),
+                                         ("elevate", boxes.elevate))}
+        statuses = Counter(r.status for s in (boxes.commercetools, boxes.engage, boxes.elevate)
+                           for r in s.app.requests())
+
+    figures: dict[str, Any] = {
+        "partition": partition_key,
+        "rows": rows,
+        "requests": requests,
+        "http_errors": sum(v for k, v in statuses.items() if k >= 400),
+        "failed_steps": len(failed),
+        **summary,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    print(f"voyado_sync demo — partition {partition_key} (DAGSTER_HOME={dagster_home})", file=out)
+    for key in sorted(rows):
+        print(f"  {key:<40} {rows[key]:>8} rows", file=out)
+    print(f"  requests: {requests}", file=out)
+    for key, value in summary.items():
+        print(f"  {key}: {value}", file=out)
+    if failed:
+        print(f"  FAILED steps: {', '.join(failed)}", file=out)
+    print(json.dumps(figures, sort_keys=True), file=out, flush=True)
+    return figures
+
+
+def cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="voyado-sync demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--persons", type=int, default=150)
+    parser.add_argument("--orders", type=int, default=400)
+    parser.add_argument("--pos-receipts", type=int, default=120)
+    parser.add_argument("--keep", action="store_true", help="keep state from an earlier demo (default: start fresh)")
+    args = parser.parse_args(argv)
+    figures = run_demo(seed=args.seed, persons=args.persons, orders=args.orders, pos_receipts=args.pos_receipts,
+                       fresh=not args.keep)
+    return 0 if figures["failed_steps"] == 0 else 1

@@ -1,0 +1,52 @@
+"""`make dev`: seeded sandboxes plus `dg dev` (UI + daemon) pointed at them.
+
+The sandboxes run in this process; `dg dev` runs as a child with the sandbox environment, a
+project-local DAGSTER_HOME and state folder, so nothing leaks into the user's home directory."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from voyado_sync.settings import REPO_ROOT
+
+
+def cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="voyado-sync dev", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=3000, help="Dagster UI port")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+
+    home = Path(os.environ.get("VOYADO_SYNC_HOME", REPO_ROOT / ".voyado_sync"))
+    dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO_ROOT / ".dagster_home"))
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    os.environ.update({"VOYADO_SYNC_HOME": str(home), "DAGSTER_HOME": str(dagster_home)})
+
+    from voyado_sync.partitions import last_closed_partition_key
+    from voyado_sync.sandbox.generator import GeneratorConfig, generate, write_dataset
+    from voyado_sync.sandbox.run import start_sandboxes
+    from voyado_sync.settings import get_settings
+
+    from datetime import date
+
+    dataset = generate(GeneratorConfig(seed=args.seed, anchor_date=date.fromisoformat(
+        last_closed_partition_key())))
+    write_dataset(dataset, home / "generated")
+    drop = get_settings().pos_drop_dir
+    drop.mkdir(parents=True, exist_ok=True)
+    for f in (home / "generated" / "pos").glob("*"):
+        shutil.copy(f, drop / f.name)
+    with start_sandboxes(dataset=dataset, seed=args.seed) as boxes:
+        env = {**os.environ, **boxes.env()}
+        print("sandboxes:", boxes.describe()["commercetools"], boxes.describe()["engage"],
+              boxes.describe()["elevate"], flush=True)
+        dg_bin = Path(sys.executable).with_name("dg")
+        try:
+            return subprocess.call([str(dg_bin), "dev", "--port", str(args.port)], cwd=REPO_ROOT, env=env)
+        except KeyboardInterrupt:
+            return 0

@@ -1,0 +1,422 @@
+"""Adapters from sync items to Voyado writes: one class per endpoint, each saying how an item is checked
+locally, how items travel (one per request or in bulk), what Voyado's answer means per row, and which
+delivery guarantee holds after an interruption (see `voyado_sync.sync.engine`).
+
+Item payload per endpoint (``SyncItem.key`` in brackets):
+
+* ``receipts`` — the receipt JSON (``uniqueReceiptId``); Voyado ignores a repeated uniqueReceiptId.
+* ``contacts_create`` — contact attributes incl. ``externalId`` (externalId); looked up before a resend.
+* ``contacts_update`` — ``{"contactId": guid, "changes": {...}}`` (externalId or contact id); PATCH.
+* ``contacts_bulk_create`` / ``contacts_bulk_update`` — one contact per item (externalId), ≤ 4 000 per
+  request, per-row outcome from the bulk status.
+* ``point_transactions`` — one transaction row (a deterministic row key), ≤ 1 000 per request, sent with
+  an ``Idempotency-Key`` derived from the batch's row keys and hashes; ``notAccepted`` rows are rejected.
+* ``triggers`` — ``{"triggerId", "contactId" | "externalId", "data": {...}}`` (the event key).
+* ``carts`` — one cart (cartReference + time), batched; ``stock_levels`` — one row (sku/locale), batched.
+* ``elevate_catalog`` — one catalog operation line (product group key); all lines in ONE full import.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from voyado_sync.clients.http import ConflictError, TransientError, ValidationError
+from voyado_sync.privacy import scrub
+from voyado_sync.sync.engine import Delivery
+from voyado_sync.sync.models import Outcome, RowResult, SyncItem, canonical_json
+
+RECEIPT_REQUIRED = ("contact", "uniqueReceiptId", "createdDate", "storeExternalId", "currency",
+                    "totalGrossPrice", "paymentMethods", "items")
+RECEIPT_ITEM_REQUIRED = ("type", "sku", "quantity", "grossPaidPrice", "taxAmount", "taxPercent",
+                         "articleNumber", "articleName")
+POINT_TX_REQUIRED = ("contactId", "amount", "definitionId", "source", "description")
+MAX_BULK_CONTACTS = 4000
+MAX_POINT_TRANSACTIONS = 1000
+
+
+def _missing(payload: dict[str, Any], fields: Sequence[str], where: str = "") -> list[str]:
+    return [f"{where}{f} is required" for f in fields if payload.get(f) in (None, "", [])]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) or type(v).__name__ == "Decimal"
+
+
+def _require_object(item: SyncItem) -> list[str]:
+    return [] if isinstance(item.payload, dict) else [f"payload must be a JSON object, got {type(item.payload).__name__}"]
+
+
+def _sent(items: Sequence[SyncItem], status: int | None = 200, outcome: Outcome = Outcome.SENT) -> list[RowResult]:
+    return [RowResult(it.key, outcome, status) for it in items]
+
+
+class _Base:
+    name = ""
+    batch_size = 1
+    delivery = Delivery.KEYED
+    full_replace = False
+
+    def validate(self, item: SyncItem) -> list[str]:
+        return _require_object(item)
+
+    def lookup(self, items: Sequence[SyncItem]) -> dict[str, RowResult]:
+        return {}
+
+
+class ReceiptsEndpoint(_Base):
+    name = "receipts"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if errors:
+            return errors
+        p = item.payload
+        errors = _missing(p, RECEIPT_REQUIRED)
+        if p.get("uniqueReceiptId") and p["uniqueReceiptId"] != item.key:
+            errors.append("key must equal uniqueReceiptId")
+        contact = p.get("contact")
+        if isinstance(contact, dict):
+            errors += _missing(contact, ("matchKey", "matchKeyType"), "contact.")
+        elif contact is not None:
+            errors.append("contact must be an object")
+        if p.get("totalGrossPrice") is not None and not _is_number(p["totalGrossPrice"]):
+            errors.append("totalGrossPrice must be a number")
+        for i, line in enumerate(p.get("items") or []):
+            if not isinstance(line, dict):
+                errors.append(f"items[{i}] must be an object")
+                continue
+            errors += _missing(line, RECEIPT_ITEM_REQUIRED, f"items[{i}].")
+            if line.get("type") not in (None, "PURCHASE", "RETURN", "ADJUSTMENT"):
+                errors.append(f"items[{i}].type must be PURCHASE, RETURN or ADJUSTMENT")
+        for i, pm in enumerate(p.get("paymentMethods") or []):
+            if isinstance(pm, dict):
+                errors += _missing(pm, ("type", "value"), f"paymentMethods[{i}].")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        (item,) = items
+        result = self.client.post_receipt(item.payload, retry=False)
+        return [RowResult(item.key, _receipt_outcome(result), _status_of(result))]
+
+
+def _status_of(result: Any) -> int | None:
+    return getattr(result, "status_code", None) if result is not None and not isinstance(result, dict) else None
+
+
+def _receipt_outcome(result: Any) -> Outcome:
+    """Voyado ignores a repeated uniqueReceiptId silently; when the answer says so, count it."""
+    body = result if isinstance(result, dict) else None
+    if body and (body.get("duplicate") is True or str(body.get("status", "")).lower() == "duplicate"):
+        return Outcome.DUPLICATE
+    return Outcome.SENT
+
+
+class ContactsCreateEndpoint(_Base):
+    """POST /contacts is not an upsert: after an unclear answer, look the externalId up before resending."""
+
+    name = "contacts_create"
+    delivery = Delivery.LOOKUP
+
+    def __init__(self, client: Any, *, source: str | None = None, store_external_id: str | None = None) -> None:
+        self.client, self.source, self.store_external_id = client, source, store_external_id
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if not errors and item.payload.get("externalId") != item.key:
+            errors.append("key must equal externalId")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        (item,) = items
+        try:
+            self.client.create_contact(item.payload, source=self.source, store_external_id=self.store_external_id,
+                                       retry=False)
+        except ConflictError as exc:
+            # Ours already (an earlier attempt landed) only if our externalId finds it; a clash on another
+            # key (e.g. the email belongs to a different contact) is a real rejection for identity to settle.
+            if exc.code != ALREADY_EXISTS or not self.client.find_contact_id(custom_key=item.key):
+                raise
+            return [RowResult(item.key, Outcome.DUPLICATE, 409, error="contact already exists",
+                              correlation_id=exc.correlation_id)]
+        return _sent(items, 201)
+
+    def lookup(self, items: Sequence[SyncItem]) -> dict[str, RowResult]:
+        found = {}
+        for it in items:
+            if self.client.find_contact_id(custom_key=it.key):
+                found[it.key] = RowResult(it.key, Outcome.DUPLICATE, 200, error="already created")
+        return found
+
+
+class ContactsUpdateEndpoint(_Base):
+    name = "contacts_update"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if errors:
+            return errors
+        errors = _missing(item.payload, ("contactId",))
+        if not isinstance(item.payload.get("changes"), dict) or not item.payload["changes"]:
+            errors.append("changes must be a non-empty object")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        (item,) = items
+        self.client.patch_contact(item.payload["contactId"], item.payload["changes"], retry=False)
+        return _sent(items)
+
+
+class ContactsBulkEndpoint(_Base):
+    """Bulk create/update (≤ 4 000 per request); per-row outcomes come from the batch status."""
+
+    batch_size = MAX_BULK_CONTACTS
+
+    def __init__(self, client: Any, *, update: bool = False, contact_type: str | None = None,
+                 poll_interval_s: float = 0.1, poll_timeout_s: float = 300.0) -> None:
+        self.client, self.update, self.contact_type = client, update, contact_type
+        self.name = "contacts_bulk_update" if update else "contacts_bulk_create"
+        self.poll_interval_s, self.poll_timeout_s = poll_interval_s, poll_timeout_s
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if not errors and item.payload.get("externalId") != item.key:
+            errors.append("key must equal externalId")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        rows = [it.payload for it in items]
+        batch_id = (self.client.bulk_update_contacts(rows, contact_type=self.contact_type, retry=False) if self.update
+                    else self.client.bulk_create_contacts(rows, contact_type=self.contact_type, retry=False))
+        status = self._wait(batch_id)
+        return bulk_row_results(items, status)
+
+    def _wait(self, batch_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.poll_timeout_s
+        while True:
+            try:
+                status = self.client.bulk_status(batch_id)
+            except TransientError:
+                status = {}  # reading the status is safe to repeat: keep polling until the deadline
+            state = str((status or {}).get("status", "")).lower()
+            if state not in ("", "pending", "processing", "queued", "running", "inprogress", "in_progress"):
+                return status
+            if time.monotonic() > deadline:
+                raise TransientError(f"bulk batch {batch_id} still {state} after {self.poll_timeout_s:.0f}s")
+            time.sleep(self.poll_interval_s)
+
+
+ALREADY_EXISTS = "ContactAlreadyExists"
+
+
+def bulk_row_results(items: Sequence[SyncItem], status: dict[str, Any]) -> list[RowResult]:
+    """Per-row outcomes of a bulk batch: ``results[i]`` (by ``index``) says Created/Updated/Failed. A create
+    failing only because the key already exists is a duplicate (e.g. the resend of an interrupted batch)."""
+    by_index = {r.get("index"): r for r in status.get("results") or [] if isinstance(r, dict)}
+    out = []
+    for i, it in enumerate(items):
+        row = by_index.get(i)
+        if row is None:
+            out.append(RowResult(it.key, Outcome.DEAD_LETTERED, error="no per-row result in the bulk status",
+                                 reason="missing_row_result"))
+        elif str(row.get("status", "")).lower() != "failed":
+            out.append(RowResult(it.key, Outcome.SENT, 200))
+        elif row.get("errorCode") == ALREADY_EXISTS:
+            out.append(RowResult(it.key, Outcome.DUPLICATE, 409, error="contact already exists"))
+        else:
+            code = row.get("errorCode") or "Failed"
+            out.append(RowResult(it.key, Outcome.REJECTED, None, error=scrub(f"{code}: {row.get('message') or ''}"),
+                                 reason=f"bulk_{code}"[:64]))
+    return out
+
+
+class PointTransactionsEndpoint(_Base):
+    """≤ 1 000 rows per request with an Idempotency-Key; invalid rows come back in ``notAccepted`` while
+    the call itself succeeds, so the body is read row by row."""
+
+    name = "point_transactions"
+    batch_size = MAX_POINT_TRANSACTIONS
+
+    def __init__(self, client: Any, *, batch_size: int = MAX_POINT_TRANSACTIONS) -> None:
+        self.client, self.batch_size = client, batch_size
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if errors:
+            return errors
+        errors = _missing(item.payload, POINT_TX_REQUIRED)
+        amount = item.payload.get("amount")
+        if amount is not None and not _is_number(amount):
+            errors.append("amount must be a number")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        body = self.client.post_point_transactions([it.payload for it in items], idempotency_key=batch_key,
+                                                  retry=False) or {}
+        return point_row_results(items, body)
+
+
+def point_row_results(items: Sequence[SyncItem], body: dict[str, Any]) -> list[RowResult]:
+    not_accepted = [canonical_json(r) for r in body.get("notAccepted") or []]
+    messages = [scrub(str(m)) for m in body.get("errorMessages") or []]
+    detail = "; ".join(messages)
+    extra = []
+    if body.get("missingContactIds"):
+        extra.append(f"missing contact ids {body['missingContactIds']}")
+    if body.get("missingDefinitionIds"):
+        extra.append(f"missing definition ids {body['missingDefinitionIds']}")
+    results = []
+    for it in items:
+        row = canonical_json(it.payload)
+        if row in not_accepted:
+            not_accepted.remove(row)
+            results.append(RowResult(it.key, Outcome.REJECTED, 200, reason="not_accepted",
+                                     error="; ".join(x for x in [detail, *extra] if x) or "row not accepted"))
+        else:
+            results.append(RowResult(it.key, Outcome.SENT, 200))
+    return results
+
+
+class TriggersEndpoint(_Base):
+    """Custom automation triggers: no server-side de-duplication, so at-most-once via the ledger."""
+
+    name = "triggers"
+    delivery = Delivery.AT_MOST_ONCE
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if errors:
+            return errors
+        p = item.payload
+        errors = _missing(p, ("triggerId",))
+        if not (p.get("contactId") or p.get("externalId")):
+            errors.append("contactId or externalId is required")
+        if p.get("data") is not None and not isinstance(p["data"], dict):
+            errors.append("data must be an object")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        (item,) = items
+        p = item.payload
+        self.client.trigger_custom(p["triggerId"], contact_id=p.get("contactId"), external_id=p.get("externalId"),
+                                   data=p.get("data") or {}, retry=False)
+        return _sent(items)
+
+
+class CartsEndpoint(_Base):
+    name = "carts"
+    batch_size = 500
+
+    def __init__(self, client: Any, *, batch_size: int = 500) -> None:
+        self.client, self.batch_size = client, batch_size
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        return errors or _missing(item.payload, ("cartReference", "time"))
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        self.client.track_carts([it.payload for it in items], retry=False)
+        return _sent(items)
+
+
+class StockLevelsEndpoint(_Base):
+    name = "stock_levels"
+    batch_size = 1000
+
+    def __init__(self, client: Any, *, batch_size: int = 1000) -> None:
+        self.client, self.batch_size = client, batch_size
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if errors:
+            return errors
+        errors = _missing(item.payload, ("sku",))
+        if not isinstance(item.payload.get("quantity"), int) or isinstance(item.payload.get("quantity"), bool):
+            errors.append("quantity must be an integer")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        self.client.put_stock_levels([it.payload for it in items], retry=False)
+        return _sent(items)
+
+
+class ElevateCatalogEndpoint(_Base):
+    """A full catalog replace: if any line changed, every line is sent in one import (a full import
+    deletes what it does not contain); if none changed, nothing is sent."""
+
+    name = "elevate_catalog"
+    batch_size = 10**9
+    full_replace = True
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if not errors and not any(op in item.payload for op in ("replace", "edit", "remove")):
+            errors.append("a catalog line must be a replace/edit/remove operation")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        try:
+            self.client.import_catalog([it.payload for it in items], full=True)
+        except ValidationError as exc:
+            return catalog_line_results(items, exc)
+        return _sent(items)
+
+
+def catalog_line_results(items: Sequence[SyncItem], exc: ValidationError) -> list[RowResult]:
+    """Elevate refuses a whole import if any line is bad (the catalog stays unchanged): the bad lines are
+    rejected with their reason, the others with a pointer to them."""
+    errors = (exc.body or {}).get("errors") if isinstance(exc.body, dict) else None
+    by_line: dict[int, str] = {}
+    for e in errors or []:
+        if isinstance(e, dict) and isinstance(e.get("line"), int):
+            by_line[e["line"]] = scrub(str(e.get("reason") or e.get("message") or "invalid line"))
+    bad = ", ".join(items[n - 1].key for n in sorted(by_line) if 0 < n <= len(items))[:500]
+    out = []
+    for n, it in enumerate(items, start=1):
+        if n in by_line:
+            out.append(RowResult(it.key, Outcome.REJECTED, exc.status, error=by_line[n], reason="catalog_line_invalid"))
+        else:
+            out.append(RowResult(it.key, Outcome.REJECTED, exc.status, reason="catalog_import_failed",
+                                 error=scrub(f"import refused because of other lines: {bad or exc}")))
+    return out
+
+
+ENDPOINT_NAMES = ("receipts", "contacts_create", "contacts_update", "contacts_bulk_create", "contacts_bulk_update",
+                  "point_transactions", "triggers", "carts", "stock_levels", "elevate_catalog")
+
+
+def build_endpoint(name: str, *, engage: Any = None, elevate: Any = None, **options: Any):
+    """The adapter for ``name`` on the given clients (``options`` go to the adapter, e.g. ``source``)."""
+    if name == "elevate_catalog":
+        if elevate is None:
+            raise ValueError("elevate_catalog needs an Elevate client")
+        return ElevateCatalogEndpoint(elevate)
+    if engage is None:
+        raise ValueError(f"{name} needs an Engage client")
+    factories = {
+        "receipts": lambda: ReceiptsEndpoint(engage),
+        "contacts_create": lambda: ContactsCreateEndpoint(engage, **options),
+        "contacts_update": lambda: ContactsUpdateEndpoint(engage),
+        "contacts_bulk_create": lambda: ContactsBulkEndpoint(engage, **options),
+        "contacts_bulk_update": lambda: ContactsBulkEndpoint(engage, update=True, **options),
+        "point_transactions": lambda: PointTransactionsEndpoint(engage, **options),
+        "triggers": lambda: TriggersEndpoint(engage),
+        "carts": lambda: CartsEndpoint(engage, **options),
+        "stock_levels": lambda: StockLevelsEndpoint(engage, **options),
+    }
+    if name not in factories:
+        raise ValueError(f"unknown sync endpoint {name!r}; known: {', '.join(ENDPOINT_NAMES)}")
+    return factories[name]()

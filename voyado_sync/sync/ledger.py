@@ -1,0 +1,210 @@
+"""The push ledger: one row per item per push, in SQL (PostgreSQL in production and tests, SQLite for the
+embedded default), so every write to Voyado is accounted for and a rerun sends only what changed.
+
+A row is inserted as ``in_flight`` *before* its request and finalized after, so a push killed mid-run
+leaves exactly its unfinished items marked. The "last successful hash" of an (endpoint, key) is the
+payload hash of its latest row whose outcome is delivered (sent / retried / duplicate).
+
+Only the *redacted* payload is stored (``voyado_sync.privacy.redact``): the ledger is safe to browse and
+export; the full payload lives in the payload asset it came from.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from voyado_sync.sync.models import DELIVERED, Outcome, percentile
+
+metadata = sa.MetaData()
+
+_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+ledger = sa.Table(
+    "sync_ledger", metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("key", sa.String(256), nullable=False),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(24), nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("correlation_id", sa.String(128)),
+    sa.Column("partition", sa.String(64)),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("batch_key", sa.String(64)),  # the Idempotency-Key / bulk request the row travelled in
+    sa.Column("redacted_payload", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_sync_ledger_endpoint_key", "endpoint", "key", "id"),
+    sa.Index("ix_sync_ledger_partition", "partition", "endpoint"),
+    sa.Index("ix_sync_ledger_run", "run_id"),
+)
+
+_LOOKUP_CHUNK = 900  # keys per IN (...) query; below SQLite's bound-parameter limit
+_created: set[str] = set()
+_created_lock = threading.Lock()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def ensure_schema(engine: sa.Engine) -> None:
+    """Create the sync tables (ledger, dead letters, rate budget) once per engine and process."""
+    token = f"{id(engine)}:{engine.url.render_as_string(hide_password=True)}"
+    with _created_lock:
+        if token in _created:
+            return
+        # Imported here so each table stays in its own module while sharing one MetaData.
+        from voyado_sync.sync import dead_letters, rate_budget  # noqa: F401
+
+        try:
+            metadata.create_all(engine, checkfirst=True)
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
+            # Another process created them between our check and our CREATE: look again.
+            metadata.create_all(engine, checkfirst=True)
+        _created.add(token)
+
+
+@dataclass
+class KeyState:
+    """What the ledger knows about one (endpoint, key)."""
+
+    delivered_hash: str | None = None
+    delivered_id: int | None = None
+    latest_outcome: Outcome | None = None  # latest of delivered / in_flight / unknown rows
+    latest_batch_key: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """The latest decisive row is an unfinished or unknown send."""
+        return self.latest_outcome in (Outcome.IN_FLIGHT, Outcome.UNKNOWN)
+
+
+_STATEFUL = [o.value for o in (*DELIVERED, Outcome.IN_FLIGHT, Outcome.UNKNOWN)]
+
+
+def key_states(conn: sa.Connection, endpoint: str, keys: Iterable[str]) -> dict[str, KeyState]:
+    """Latest delivered hash and latest pending state per key (keys never pushed are absent)."""
+    keys = list(dict.fromkeys(keys))
+    out: dict[str, KeyState] = {}
+    c = ledger.c
+    for i in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[i:i + _LOOKUP_CHUNK]
+        rows = conn.execute(
+            sa.select(c.id, c.key, c.payload_hash, c.outcome, c.batch_key)
+            .where(c.endpoint == endpoint, c.key.in_(chunk), c.outcome.in_(_STATEFUL))
+            .order_by(c.id)
+        )
+        for row in rows:
+            state = out.setdefault(row.key, KeyState())
+            outcome = Outcome(row.outcome)
+            if outcome in DELIVERED:
+                state.delivered_hash, state.delivered_id = row.payload_hash, row.id
+            state.latest_outcome, state.latest_batch_key = outcome, row.batch_key
+    return out
+
+
+def last_successful_hashes(engine: sa.Engine, endpoint: str, keys: Iterable[str]) -> dict[str, str]:
+    """The payload hash of the last successful send per key of ``endpoint``."""
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        return {k: s.delivered_hash for k, s in key_states(conn, endpoint, keys).items() if s.delivered_hash}
+
+
+def redacted_payloads(conn: sa.Connection, row_ids: Sequence[int]) -> dict[int, Any]:
+    if not row_ids:
+        return {}
+    rows = conn.execute(sa.select(ledger.c.id, ledger.c.redacted_payload).where(ledger.c.id.in_(list(row_ids))))
+    return {r.id: r.redacted_payload for r in rows}
+
+
+def insert_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ledger rows; returns their ids in input order."""
+    if not rows:
+        return []
+    stamp = now()
+    for r in rows:
+        r.setdefault("created_at", stamp)
+        r.setdefault("updated_at", stamp)
+        r.setdefault("attempts", 0)
+    result = conn.execute(sa.insert(ledger).returning(ledger.c.id, sort_by_parameter_order=True), rows)
+    return [r.id for r in result]
+
+
+def finalize_rows(conn: sa.Connection, updates: list[dict[str, Any]]) -> None:
+    """``updates``: dicts with ``_id`` plus outcome, status_code, attempts, latency_ms, correlation_id, error."""
+    if not updates:
+        return
+    stamp = now()
+    for u in updates:
+        u.setdefault("updated_at", stamp)
+        for col in ("status_code", "latency_ms", "correlation_id", "error"):
+            u.setdefault(col, None)
+    c = ledger.c
+    conn.execute(
+        sa.update(ledger).where(c.id == sa.bindparam("_id")).values(
+            outcome=sa.bindparam("outcome"), status_code=sa.bindparam("status_code"),
+            attempts=sa.bindparam("attempts"), latency_ms=sa.bindparam("latency_ms"),
+            correlation_id=sa.bindparam("correlation_id"), error=sa.bindparam("error"),
+            updated_at=sa.bindparam("updated_at")),
+        updates,
+    )
+
+
+def mark_stale(conn: sa.Connection, endpoint: str, keys: Sequence[str], outcome: Outcome, error: str) -> None:
+    """Settle in-flight rows left by a dead process (e.g. a trigger whose fate is unknown)."""
+    c = ledger.c
+    for i in range(0, len(keys), _LOOKUP_CHUNK):
+        conn.execute(sa.update(ledger).where(c.endpoint == endpoint, c.key.in_(list(keys[i:i + _LOOKUP_CHUNK])),
+                                             c.outcome == Outcome.IN_FLIGHT.value)
+                     .values(outcome=outcome.value, error=error, updated_at=now()))
+
+
+def partition_summary(engine: sa.Engine, partition: str, endpoint: str | None = None) -> dict[str, Any]:
+    """Counts by outcome (latest decisive row per endpoint and key: a replayed dead letter counts as
+    delivered), failure rate, p50/p95 latency over all requests of the partition."""
+    ensure_schema(engine)
+    c = ledger.c
+    query = sa.select(c.endpoint, c.key, c.outcome, c.latency_ms).where(c.partition == partition).order_by(c.id)
+    if endpoint:
+        query = query.where(c.endpoint == endpoint)
+    latest: dict[tuple[str, str], str] = {}
+    latencies: list[float] = []
+    rows = 0
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            rows += 1
+            if r.latency_ms is not None:
+                latencies.append(float(r.latency_ms))
+            k = (r.endpoint, r.key)
+            # A skip says nothing new about a key that already has a verdict.
+            if r.outcome != Outcome.UNCHANGED_SKIPPED.value or k not in latest:
+                latest[k] = r.outcome
+    counts: dict[str, int] = {}
+    by_endpoint: dict[str, dict[str, int]] = {}
+    for (ep, _), outcome in latest.items():
+        counts[outcome] = counts.get(outcome, 0) + 1
+        by_endpoint.setdefault(ep, {})
+        by_endpoint[ep][outcome] = by_endpoint[ep].get(outcome, 0) + 1
+    failed = sum(counts.get(o, 0) for o in ("rejected", "dead_lettered", "unknown", "in_flight"))
+    considered = len(latest) - counts.get(Outcome.UNCHANGED_SKIPPED.value, 0)
+    return {
+        "partition": partition,
+        "items": len(latest),
+        "ledger_rows": rows,
+        "counts": dict(sorted(counts.items())),
+        "by_endpoint": {k: dict(sorted(v.items())) for k, v in sorted(by_endpoint.items())},
+        "failed": failed,
+        "failure_rate": round(failed / considered, 6) if considered else 0.0,
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+    }
