@@ -23,6 +23,9 @@ from typing import Any
 
 from voyado_sync.settings import REPO_ROOT
 
+# The summary below is what a person reads; the per-step logs stay in the instance (and the UI).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 def _prepare_home(home: Path, dagster_home: Path, fresh: bool) -> None:
     if fresh:
@@ -65,10 +68,10 @@ def run_partition(instance: Any, partition_key: str) -> tuple[list[str], dict[st
     definitions = defs()
     run_ids = []
     chain = definitions.resolve_job_def("daily_sync").execute_in_process(
-        partition_key=partition_key, instance=instance, raise_on_error=False)
+        partition_key=partition_key, instance=instance, raise_on_error=False, run_config=QUIET)
     run_ids.append(chain.run_id)
     reference = definitions.resolve_job_def("voyado_reference").execute_in_process(
-        instance=instance, raise_on_error=False)
+        instance=instance, raise_on_error=False, run_config=QUIET)
     run_ids.append(reference.run_id)
     return run_ids, _sync_summary(instance, run_ids, partition_key)
 
@@ -94,7 +97,8 @@ def _sync_summary(instance: Any, run_ids: list[str], partition_key: str) -> dict
     contacts = md.get("voyado/contacts_sync", {})
     return {
         "receipts_sent": int(receipts.get("outcome/sent", 0)) + int(receipts.get("outcome/retried", 0)),
-        "returns_sent": int(receipts.get("returns", 0)),
+        "receipts_held": int(receipts.get("receipts_held", 0)),
+        "returns_sent": int(receipts.get("returns_held", 0)),
         "contacts_created": int(contacts.get("contacts_created", 0)),
         "contacts_updated": int(contacts.get("contacts_updated", 0)),
         "dead_letters": count_open(get_engine(get_settings().state_db_url), partition=partition_key),

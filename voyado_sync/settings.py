@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, field_validator, model_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DATA = REPO_ROOT / "data"
@@ -60,10 +60,10 @@ class Settings(BaseModel):
                 values[field] = env[var]
         try:
             return cls(**values)
-        except ConfigError:
-            raise
-        except ValueError as exc:  # pydantic's message names the field; keep it to one line
-            raise ConfigError(f"invalid voyado_sync settings: {exc}") from exc
+        except ValidationError as exc:  # one line per problem, not pydantic's multi-line report
+            problems = [str(e["msg"]).removeprefix("Value error, ") if e["type"] == "value_error"
+                        else f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise ConfigError("invalid voyado_sync settings: " + "; ".join(problems)) from None
 
 
 def get_settings() -> Settings:

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from voyado_sync.clients.commercetools import CommercetoolsClient
 from voyado_sync.clients.http import ApiError, AuthError
+from voyado_sync.defs.automation import CHAIN, daily_sync_job
 from voyado_sync.extract import delta, pos_files
 from voyado_sync.extract.datasets import Dataset, select_datasets
 from voyado_sync.extract.extraction import (PII_COLUMNS, extract_window, partition_quality,
@@ -284,10 +285,10 @@ def closed_day_key(scheduled: datetime, tz: str) -> str:
     return (scheduled.astimezone(ZoneInfo(tz)).date() - timedelta(days=1)).isoformat()
 
 
-@dg.schedule(cron_schedule=f"{_DAILY_AT[1]} {_DAILY_AT[0]} * * *", target=commercetools_daily_job,
+@dg.schedule(cron_schedule=f"{_DAILY_AT[1]} {_DAILY_AT[0]} * * *", target=daily_sync_job,
              name="commercetools_daily_schedule", execution_timezone=get_settings().timezone,
              default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="Extracts the day that just closed (every dataset, erasure events, POS receipts).")
+             description="Runs the whole daily chain (sources, identity, payloads, pushes) for the day that just closed.")
 def commercetools_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     key = closed_day_key(context.scheduled_execution_time or datetime.now(timezone.utc), get_settings().timezone)
     return dg.RunRequest(run_key=f"daily:{key}", partition_key=key, tags={"voyado_sync/trigger": "daily"})
@@ -300,7 +301,7 @@ def reconciliation_keys(now: datetime, days: int) -> list[str]:
     return keys[-days:]
 
 
-@dg.schedule(cron_schedule="30 3 * * 0", target=commercetools_daily_job, name="commercetools_reconciliation",
+@dg.schedule(cron_schedule="30 3 * * 0", target=daily_sync_job, name="commercetools_reconciliation",
              execution_timezone=get_settings().timezone, default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Weekly sweep re-extracting the last VOYADO_SYNC_RECONCILE_DAYS days, to catch anything "
                          "the delta sensor missed (changes without messages, late commits, downtime).")
@@ -398,7 +399,18 @@ def _delta_mode(client: CommercetoolsClient, cursor: delta.DeltaCursor, now: dat
     return "messages" if _messages_enabled(client) else "watermark"
 
 
-@dg.sensor(target=dg.AssetSelection.assets(*_CT_KEYS), minimum_interval_seconds=300,
+def chain_followers(context: dg.SensorEvaluationContext) -> list[dg.AssetKey]:
+    """Everything downstream of the sources in the daily chain (identity, payloads, pushes, sync log), so
+    a change reaches Voyado in the same run. Empty when the sensor is ticked without its definitions."""
+    try:
+        graph = context.repository_def.asset_graph
+    except Exception:  # ticked standalone (build_sensor_context without definitions)
+        return []
+    return sorted((k for k in CHAIN.resolve(graph) if k.path[0] not in ("commercetools", "pos")),
+                  key=lambda k: k.to_user_string())
+
+
+@dg.sensor(target=CHAIN, minimum_interval_seconds=300,
            default_status=dg.DefaultSensorStatus.RUNNING, name="commercetools_delta_sensor",
            description="Every 5 minutes: reads the Messages API from its cursor (or lastModifiedAt watermarks "
                        "where there are no messages or they are disabled) and requests runs only for the "
@@ -429,6 +441,7 @@ def commercetools_delta_sensor(context: dg.SensorEvaluationContext,
     valid = set(daily_partitions.get_partition_keys())
     requests, deferred = [], []
     token = hashlib.sha1(new_cursor.encode()).hexdigest()[:12]
+    followers = chain_followers(context)
     for key in sorted(changes):
         if key not in valid:
             deferred.append(key)  # not a partition yet (the open day) or before the start date
@@ -438,7 +451,7 @@ def commercetools_delta_sensor(context: dg.SensorEvaluationContext,
             continue
         assets = [ERASURE_KEY if n == delta.ERASURE else dg.AssetKey(_BY_NAME[n].asset_key) for n in names]
         requests.append(dg.RunRequest(run_key=f"ct-delta:{key}:{'+'.join(names)}:{token}", partition_key=key,
-                                      asset_selection=assets, tags={"voyado_sync/trigger": "delta"}))
+                                      asset_selection=assets + followers, tags={"voyado_sync/trigger": "delta"}))
     if deferred:
         context.log.info(f"changes in {deferred} wait for the daily schedule (not partitions yet)")
     if skipped:

@@ -118,12 +118,17 @@ def contacts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage:
         else:
             updates.append(SyncItem(row.key, "contacts_update", payload, key, PAYLOAD_DATASET))
     source = mapping_config().rules.contacts.source
-    results = [run_push(context, items, "contacts_create", engage=engage, state_db=state_db, dry_run=config.dry_run,
+    created = [run_push(context, items, "contacts_create", engage=engage, state_db=state_db, dry_run=config.dry_run,
                         endpoint_options={"source": source, "store_external_id": store_id})
                for store_id, items in sorted(creates.items(), key=lambda kv: kv[0] or "")]
-    results.append(run_push(context, updates, "contacts_update", engage=engage, state_db=state_db,
-                            dry_run=config.dry_run))
-    metadata = _merge(results)
-    metadata["contacts_created"] = dg.MetadataValue.int(sum(len(v) for v in creates.values()))
-    metadata["contacts_updated"] = dg.MetadataValue.int(len(updates))
+    updated = run_push(context, updates, "contacts_update", engage=engage, state_db=state_db, dry_run=config.dry_run)
+    metadata = _merge([*created, updated])
+    # What Voyado gained, not what was attempted: a create that finds its externalId already there is a
+    # duplicate, a create refused because another contact owns the email is a dead letter.
+    metadata["contacts_created"] = dg.MetadataValue.int(_delivered(_merge(created)) if created else 0)
+    metadata["contacts_updated"] = dg.MetadataValue.int(_delivered(updated.metadata or {}))
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _delivered(metadata: dict[str, Any]) -> int:
+    return sum(int(getattr(metadata.get(f"outcome/{o}"), "value", 0) or 0) for o in ("sent", "retried"))

@@ -167,12 +167,12 @@ def held_by_voyado(state_db: StateDatabase, frame: pd.DataFrame) -> list[dict[st
     return [p for k, p in payloads.items() if hashes.get(k) == payload_hash(p)]
 
 
-def reconciliation_check(store: PartitionStore, state_db: StateDatabase, key: str,
-                         frame: pd.DataFrame) -> dg.AssetCheckResult:
+def reconciliation_check(store: PartitionStore, state_db: StateDatabase, key: str, frame: pd.DataFrame,
+                         held: list[dict[str, Any]]) -> dg.AssetCheckResult:
     orders = [json.loads(r) for r in _raw(store, "commercetools/orders", key)]
     mapped: Iterable[tuple[str, Any]] = [(r.kind, loads(r.payload)) for r in frame.itertuples(index=False)
                                          if r.status == "receipt"]
-    result = reconcile(orders, mapped, held_by_voyado(state_db, frame), mapping_config())
+    result = reconcile(orders, mapped, held, mapping_config())
     table = result.rows()
     return dg.AssetCheckResult(
         check_name="reconciled_with_commercetools", passed=result.reconciled,
@@ -201,11 +201,13 @@ def receipts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage:
     pushed = run_push(context, items, ENDPOINT, engage=engage, state_db=state_db, dry_run=config.dry_run,
                       local_validate=_unmapped_reason)
     metadata = dict(pushed.metadata or {})
-    metadata["returns"] = dg.MetadataValue.int(int(((frame["kind"] == "return") & (frame["status"] == "receipt")).sum())
-                                               if not frame.empty else 0)
     if config.dry_run:
         return dg.MaterializeResult(metadata=metadata, check_results=[dg.AssetCheckResult(
             check_name="reconciled_with_commercetools", passed=True, severity=dg.AssetCheckSeverity.WARN,
             description="dry run: nothing was sent, nothing to reconcile")])
-    return dg.MaterializeResult(metadata=metadata,
-                                check_results=[reconciliation_check(store, state_db, context.partition_key, frame)])
+    held = held_by_voyado(state_db, frame)
+    metadata["receipts_held"] = dg.MetadataValue.int(len(held))
+    metadata["returns_held"] = dg.MetadataValue.int(
+        sum(1 for p in held if p["items"] and all(i["type"] == "RETURN" for i in p["items"])))
+    return dg.MaterializeResult(metadata=metadata, check_results=[
+        reconciliation_check(store, state_db, context.partition_key, frame, held)])
