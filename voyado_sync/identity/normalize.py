@@ -12,7 +12,6 @@ through ``phonenumbers.parse`` one distinct value at a time."""
 from __future__ import annotations
 
 import re
-import warnings
 from functools import lru_cache
 
 import numpy as np

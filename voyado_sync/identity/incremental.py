@@ -1,0 +1,248 @@
+"""The identity graph across runs: a full recompute, and a day's changes applied incrementally.
+
+Resolution is a function of each *candidate component* (records joined by any usable, non-shared
+identifier) on its own, plus one global fact per identifier (is it shared?). So a change only needs
+the components it can reach:
+
+    R = changed records
+      + every record carrying an identifier a changed record had or has (their shared flag may flip)
+      + the whole previous candidate component of each of those records.
+
+R is closed: a record outside R linked to R by an untouched identifier was in the same previous
+component, so it is in R. Identifiers outside the touched set keep their previous shared flag (their
+complete record set may lie partly outside R). Recomputing R with the previous assignment for stable
+ids therefore gives exactly what a full recompute gives (tested property)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from voyado_sync.identity.explain import decisions as build_decisions
+from voyado_sync.identity.golden import golden_profiles
+from voyado_sync.identity.keys import as_objects, isin
+from voyado_sync.identity.normalize import normalize_identifiers
+from voyado_sync.identity.records import IDENTIFIER_COLUMNS, RECORD_COLUMNS, IdentityInput
+from voyado_sync.identity.resolve import SHARED, gc_paused, resolve
+from voyado_sync.identity.rules import IdentityRules
+from voyado_sync.identity.stable_ids import ALIAS_COLUMNS, PROFILE_COLUMNS, assign_stable_ids, record_hash
+
+EDGE_COLUMNS = [*IDENTIFIER_COLUMNS, "value", "status", "reason", "outcome", "rule", "component"]
+GRAPH_RECORD_COLUMNS = [*RECORD_COLUMNS, "profile_id", "component"]
+CONTACT_MAP_COLUMNS = ["profile_id", "voyado_contact_id", "status", "other_contact_ids", "detail"]
+
+
+def rules_fingerprint(rules: IdentityRules) -> str:
+    return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()[:16]
+
+
+@dataclass
+class IdentityGraph:
+    """Everything the next run needs (persisted by voyado_sync.state.identity)."""
+
+    records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GRAPH_RECORD_COLUMNS))
+    edges: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EDGE_COLUMNS))
+    profiles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROFILE_COLUMNS))
+    aliases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ALIAS_COLUMNS))
+    golden: pd.DataFrame = field(default_factory=pd.DataFrame)
+    run_seq: int = 0
+    rules_fingerprint: str | None = None
+
+
+@dataclass
+class RunResult:
+    graph: IdentityGraph
+    profiles: pd.DataFrame      # golden rows of the profiles this run touched
+    decisions: pd.DataFrame
+    aliases: pd.DataFrame       # aliases created by this run
+    contact_map: pd.DataFrame   # for the touched profiles
+    edges: pd.DataFrame         # edges of the touched records, with outcomes
+    retired: list[str]          # profile ids that stopped existing (aliased or all records removed)
+    scope_keys: pd.Index        # records recomputed or removed by this run
+    mode: str                   # "full" | "incremental"
+
+
+def full_run(inp: IdentityInput, rules: IdentityRules, previous: IdentityGraph | None = None) -> RunResult:
+    """Recompute everything from ``inp`` (the complete set of records); ids stay stable against
+    ``previous``. Records in ``previous`` but not in ``inp`` are treated as removed."""
+    previous = previous or IdentityGraph()
+    with gc_paused():
+        edges = normalize_identifiers(inp.identifiers[IDENTIFIER_COLUMNS], rules)
+    return _recompute(previous, inp.records[RECORD_COLUMNS].reset_index(drop=True), edges, rules,
+                      forced_shared=None, keep_records=None, keep_edges=None, mode="full",
+                      prev_rows=previous.records, prev_edges=previous.edges, removed=pd.Index([]))
+
+
+def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityRules,
+                  removed: list[str] | None = None) -> RunResult:
+    """Upsert the changed records (each with its complete identifier set) and drop ``removed``
+    record keys, recomputing only the components they can reach. Rules that changed since the graph
+    was built force a full recompute (with stable ids)."""
+    if graph.rules_fingerprint not in (None, rules_fingerprint(rules)):
+        return full_run(graph_with_changes(graph, changes, removed), rules, previous=graph)
+    g_recs, g_edges = graph.records, graph.edges
+    new_recs = changes.records[RECORD_COLUMNS]
+    removed_keys = np.asarray(removed or [], dtype=object)
+    # One string pass over the records; everything after works on component labels (ints).
+    rec_hit = isin(g_recs["record_key"], np.concatenate([as_objects(new_recs["record_key"]), removed_keys]))
+    hit_rows = g_recs[rec_hit]
+    # A replayed old partition never overwrites a newer version of a record.
+    seen = pd.to_datetime(hit_rows.set_index("record_key")["observed_at"].reindex(
+        new_recs["record_key"].to_numpy()), utc=True).to_numpy()
+    incoming = pd.to_datetime(new_recs["observed_at"], utc=True).to_numpy()
+    stale = pd.notna(seen) & pd.notna(incoming) & (incoming < seen)
+    new_recs = new_recs[~stale]
+    upsert = new_recs["record_key"].to_numpy(dtype=object)
+    changed = pd.Index(np.concatenate([upsert, removed_keys])).unique()
+
+    new_ids = changes.identifiers[isin(changes.identifiers["record_key"], upsert)][IDENTIFIER_COLUMNS]
+    new_edges = normalize_identifiers(new_ids, rules)
+    changed_comps = hit_rows.loc[isin(hit_rows["record_key"], changed), "component"].unique()
+    e_comp = g_edges["component"].to_numpy()
+    near = np.flatnonzero(np.isin(e_comp, changed_comps))
+    near_edges = g_edges.iloc[near]
+    old_edges = near_edges[isin(near_edges["record_key"], changed)]
+    # Identifiers a changed record had or has; every record carrying one joins the recomputed region.
+    touched = pd.concat([old_edges.loc[(old_edges["status"] == "ok").to_numpy(), ["id_type", "value"]],
+                         new_edges.loc[(new_edges["status"] == "ok").to_numpy(), ["id_type", "value"]]]
+                        ).drop_duplicates()
+    carrier = np.flatnonzero(isin(g_edges["value"], touched["value"]))
+    if len(carrier):
+        cand = g_edges.iloc[carrier][["id_type", "value", "component"]].merge(touched, on=["id_type", "value"])
+        comps = np.union1d(changed_comps, cand["component"].to_numpy(dtype=np.int64))
+    else:
+        comps = np.asarray(changed_comps, dtype=np.int64)
+    rec_region = np.isin(g_recs["component"].to_numpy(), comps)
+    edge_region = np.isin(e_comp, comps)
+    region_recs = g_recs[rec_region]
+    region_edges = g_edges[edge_region]
+    stay_r = ~isin(region_recs["record_key"], changed)
+    stay_e = ~isin(region_edges["record_key"], changed)
+    sub_recs = pd.concat([region_recs.loc[stay_r, RECORD_COLUMNS], new_recs], ignore_index=True)
+    sub_edges = pd.concat([region_edges.loc[stay_e, IDENTIFIER_COLUMNS + ["value", "status", "reason"]], new_edges],
+                          ignore_index=True)
+    # Untouched identifiers keep their previous shared flag (their carriers may lie outside R).
+    prev_shared = region_edges.loc[stay_e & (region_edges["outcome"] == SHARED).to_numpy(),
+                                   ["id_type", "value"]].drop_duplicates()
+    if len(prev_shared) and len(touched):
+        prev_shared = prev_shared.merge(touched, how="left", indicator=True)
+        prev_shared = prev_shared[prev_shared["_merge"] == "left_only"][["id_type", "value"]]
+    return _recompute(graph, sub_recs, sub_edges, rules, forced_shared=prev_shared,
+                      keep_records=g_recs[~rec_region], keep_edges=g_edges[~edge_region], mode="incremental",
+                      prev_rows=region_recs, prev_edges=region_edges, removed=changed.difference(pd.Index(upsert)))
+
+
+def graph_with_changes(graph: IdentityGraph, changes: IdentityInput, removed: list[str] | None) -> IdentityInput:
+    gone = pd.Index(list(removed or [])).append(pd.Index(changes.records["record_key"]))
+    recs = pd.concat([graph.records.loc[~isin(graph.records["record_key"], gone), RECORD_COLUMNS],
+                      changes.records[RECORD_COLUMNS]], ignore_index=True)
+    ids = pd.concat([graph.edges.loc[~isin(graph.edges["record_key"], gone), IDENTIFIER_COLUMNS],
+                     changes.identifiers[IDENTIFIER_COLUMNS]], ignore_index=True)
+    return IdentityInput(recs, ids, changes.rejects)
+
+
+def _recompute(*args, **kwargs) -> RunResult:
+    with gc_paused():
+        return _recompute_core(*args, **kwargs)
+
+
+def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, rules: IdentityRules,
+                    forced_shared, keep_records, keep_edges, mode: str, prev_rows: pd.DataFrame,
+                    prev_edges: pd.DataFrame, removed: pd.Index) -> RunResult:
+    run_seq = graph.run_seq + 1
+    recs = recs.drop_duplicates("record_key", keep="last").reset_index(drop=True)
+    inside = isin(edges["record_key"], recs["record_key"])
+    edges = (edges if inside.all() else edges[inside]).reset_index(drop=True)
+    res = resolve(edges, rules, record_keys=recs["record_key"], forced_shared=forced_shared)
+    clusters = res.clusters
+    # Component label = smallest record hash in it: global, so partial recomputes can be spliced in.
+    h = record_hash(clusters["record_key"])
+    comp_label = pd.Series(h).groupby(clusters["component"].to_numpy()).transform("min").to_numpy()
+    src = pd.Series(recs["source"].to_numpy(dtype=object), index=recs["record_key"].to_numpy(dtype=object))
+    sources = src.reindex(clusters["record_key"].to_numpy()).to_numpy(dtype=object)
+
+    previous = prev_rows[["record_key", "profile_id"]]
+    involved = previous["profile_id"].unique()
+    prev_profiles = graph.profiles[isin(graph.profiles["profile_id"], involved)]
+    used = np.concatenate([as_objects(graph.profiles["profile_id"]), as_objects(graph.aliases["alias_id"])])
+    ids = assign_stable_ids(clusters[["record_key", "cluster"]], sources, previous, prev_profiles, used, rules,
+                            run_seq)
+    pid = pd.Series(ids.assignment["profile_id"].to_numpy(dtype=object),
+                    index=ids.assignment["record_key"].to_numpy(dtype=object))
+    comp_of = pd.Series(comp_label, index=clusters["record_key"].to_numpy(dtype=object))
+    new_records = recs.assign(profile_id=pid.reindex(recs["record_key"].to_numpy()).to_numpy(dtype=object),
+                              component=comp_of.reindex(recs["record_key"].to_numpy()).to_numpy())
+    decisions = build_decisions(res, ids, run_seq, prev_edges=prev_edges if len(prev_edges) else None)
+    golden = golden_profiles(ids.assignment, recs, res.edges, rules)
+    contact_map = build_contact_map(golden, res, pid)
+
+    # Previous ids that no longer name a profile: aliased now, or every record removed.
+    live_ids = set(ids.profiles["profile_id"])
+    gone_ids = [p for p in involved if p not in live_ids]
+    aliases = _flatten_aliases(graph.aliases, ids.aliases)
+    new_edges = res.edges.assign(component=comp_label[res.edges["rec"].to_numpy()])[EDGE_COLUMNS]
+    if keep_records is None:
+        all_records, all_edges = new_records, new_edges
+        profiles = ids.profiles
+        all_golden = golden
+    else:
+        all_records = pd.concat([keep_records, new_records], ignore_index=True)
+        all_edges = pd.concat([keep_edges, new_edges], ignore_index=True)
+        profiles = pd.concat([graph.profiles[~isin(graph.profiles["profile_id"], involved)], ids.profiles],
+                             ignore_index=True)
+        old_golden = graph.golden
+        if len(old_golden):
+            old_golden = old_golden[~isin(old_golden["profile_id"], pd.Index(involved).append(pd.Index(list(live_ids))))]
+            all_golden = pd.concat([old_golden, golden], ignore_index=True)
+        else:
+            all_golden = golden
+    new_graph = IdentityGraph(records=all_records.reset_index(drop=True), edges=all_edges.reset_index(drop=True),
+                              profiles=profiles.reset_index(drop=True), aliases=aliases, golden=all_golden,
+                              run_seq=run_seq, rules_fingerprint=rules_fingerprint(rules))
+    return RunResult(graph=new_graph, profiles=golden, decisions=decisions, aliases=ids.aliases,
+                     contact_map=contact_map, edges=new_edges, retired=sorted(gone_ids),
+                     scope_keys=pd.Index(prev_rows["record_key"]).append(pd.Index(recs["record_key"])).append(
+                         removed).unique() if mode != "full" else pd.Index(recs["record_key"]), mode=mode)
+
+
+def _flatten_aliases(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Keep every alias pointing at a live id: an alias of a now-retired id follows it to its survivor."""
+    if not len(new):
+        return old.reset_index(drop=True)
+    target = dict(zip(new["alias_id"], new["profile_id"]))
+    old = old.copy()
+    old["profile_id"] = old["profile_id"].map(lambda p: target.get(p, p))
+    return pd.concat([old, new], ignore_index=True)
+
+
+def build_contact_map(golden: pd.DataFrame, res, profile_of: pd.Series) -> pd.DataFrame:
+    """Profile -> Voyado contact. An existing contact wins; several contacts for one person (one
+    profile holding two, or two contacts refused by the one-contact limit) are reported as a
+    conflict and never deleted."""
+    if not len(golden):
+        return pd.DataFrame(columns=CONTACT_MAP_COLUMNS)
+    ids = golden["voyado_contact_ids"].to_numpy(dtype=object)
+    counts = np.array([0 if v is None else len(v) for v in ids])
+    status = np.where(counts == 0, "create", np.where(counts == 1, "existing", "conflict")).astype(object)
+    others: list[list[str]] = [[] if c <= 1 else sorted(map(str, v))[1:] for v, c in zip(ids, counts)]
+    detail = np.where(counts > 1, "profile holds several Voyado contacts", None).astype(object)
+    pos = pd.Series(np.arange(len(golden)), index=golden["profile_id"].to_numpy(dtype=object))
+    dup = res.conflicts[res.conflicts["rule"] == "limit:voyado_contact_id"] if len(res.conflicts) else []
+    for c in (dup.itertuples(index=False) if len(dup) else []):
+        side_pids = [profile_of.get(side[0]) for side in c.sides]
+        contacts = {p: golden["voyado_contact_id"].iloc[pos[p]] for p in side_pids if p in pos.index}
+        for p in side_pids:
+            if p not in pos.index:
+                continue
+            i = pos[p]
+            other = sorted(str(v) for q, v in contacts.items() if q != p and isinstance(v, str))
+            if other:
+                status[i] = "conflict"
+                others[i] = sorted(set(others[i]) | set(other))
+                detail[i] = f"possible duplicate Voyado contact (linked by {c.id_type}); kept apart, not deleted"
+    return pd.DataFrame({"profile_id": golden["profile_id"].to_numpy(dtype=object),
+                         "voyado_contact_id": golden["voyado_contact_id"].to_numpy(dtype=object),
+                         "status": status, "other_contact_ids": others, "detail": detail})

@@ -1,0 +1,497 @@
+"""Clustering records into profiles with ordered passes, per-profile limits and shared identifiers.
+
+Shape of the algorithm (all integer arrays; strings only at the edges):
+
+1. Accepted candidates = normalized identifiers with status ok, of a configured type, not removed by a
+   manual unmerge entry. Values beyond a per-profile limit *inside one record* are refused up front.
+2. Shared: a value carried by records holding more than ``shared_threshold`` distinct values of some
+   other strong type (e.g. one phone on 4 commercetools accounts) never links; it stays an attribute.
+3. One sparse connected-components pass over records x identifiers gives candidate components. Limits
+   are monotone (a subset never has more distinct values than its superset), so a component whose
+   union satisfies every limit and no manual unmerge is exactly what the ordered passes would build:
+   it is final. Only the components that hit a rule go further.
+4. Those run the ordered passes strong -> weak: per pass, profiles linked by that type's values whose
+   union respects the rules merge (vectorized); the rest are settled value by value in a
+   deterministic order (type priority, then value) by a small union-find, and every refused value is
+   a conflict with the rule and both sides recorded.
+
+Outcomes per (record, identifier) edge: merged, preserved_conflict, shared, blocked, invalid."""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from voyado_sync.identity.rules import SOURCES as SOURCE_NAMES
+from voyado_sync.identity.rules import IdentityRules
+
+MERGED, CONFLICT, SHARED, BLOCKED, INVALID = "merged", "preserved_conflict", "shared", "blocked", "invalid"
+OUTCOMES = (MERGED, CONFLICT, SHARED, BLOCKED, INVALID)
+_OUTCOME_CODES = [MERGED, CONFLICT, INVALID, BLOCKED, SHARED]
+
+
+@dataclass
+class Resolution:
+    clusters: pd.DataFrame   # record_key, cluster (int label), component (candidate component label)
+    edges: pd.DataFrame      # input identifier rows + outcome, rule
+    conflicts: pd.DataFrame  # id_type, value, rule, sides (list of lists of record keys)
+    shared: pd.DataFrame     # id_type, value, strong_count
+    links: pd.DataFrame      # merged values linking >= 2 records: id_type, value, record_count, first_record, sources
+
+
+@contextmanager
+def gc_paused():
+    """Batch passes allocate millions of short-lived containers that cannot form cycles; the cyclic
+    collector would otherwise rescan every live object many times over (about a fifth of the run)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
+            forced_shared: pd.DataFrame | None = None) -> Resolution:
+    with gc_paused():
+        return _resolve(ids, rules, record_keys, forced_shared)
+
+
+def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
+             forced_shared: pd.DataFrame | None = None) -> Resolution:
+    """``ids``: normalized identifier rows (record_key, id_type, value, status, reason); record keys are
+    ``<source>:<id>``. ``record_keys``: every record (unique), a superset of the keys in ``ids``,
+    including records without any usable identifier. ``forced_shared``: (id_type, value) known to be
+    shared from outside this subset (incremental)."""
+    ids = ids.reset_index(drop=True)
+    r_all, rkeys = pd.factorize(ids["record_key"])
+    rkeys = pd.Index(rkeys)
+    if record_keys is not None and len(record_keys) != len(rkeys):
+        extra = pd.Index(record_keys).difference(rkeys)
+        rkeys = rkeys.append(extra)
+    n_rec = len(rkeys)
+    r_all = r_all.astype(np.int64)
+
+    priority = rules.priority
+    nt = len(priority)
+    # Small-cardinality columns: factorize once, map the few distinct values.
+    tc, tu = pd.factorize(ids["id_type"])
+    tcode = np.array([rules.type_rank.get(t, -1) for t in tu] + [-1], dtype=np.int64)[tc]
+    sc, su = pd.factorize(ids["status"])
+    st_map = {"ok": 0, "invalid": 2, "blocked": 3}
+    # status code: 0 ok, 2 invalid, 3 blocked (matching _OUTCOME_CODES below)
+    status = np.array([st_map.get(x, 2) for x in su] + [2], dtype=np.int8)[sc]
+    rc_, ru = pd.factorize(ids["reason"])
+    reason_names = [str(x) for x in ru]
+    rule_code = rc_.astype(np.int32)  # index into rule_names, -1 = none
+    rule_names = list(reason_names)
+
+    def rule_id(name: str) -> int:
+        if name not in rule_names:
+            rule_names.append(name)
+        return rule_names.index(name)
+
+    unknown = (tcode < 0) & (status == 0)
+    status[unknown], rule_code[unknown] = 2, rule_id("unconfigured_type")
+    hit = _identifier_unmerges(ids, rules, tcode, status)
+    if hit is not None:
+        status[hit], rule_code[hit] = 3, rule_id("manual_unmerge")
+    cand = np.flatnonzero(status == 0)
+
+    # Integer identifier ids (vid) per distinct (type, value).
+    vc_all, vuniq = pd.factorize(ids["value"])
+    combo = vc_all[cand].astype(np.int64) * nt + tcode[cand]
+    vid_c, vkeys = pd.factorize(combo)
+    vid_type = (vkeys % nt).astype(np.int64)
+    vid_value = np.asarray(vuniq, dtype=object)[vkeys // nt]
+    n_vid = len(vkeys)
+
+    # Distinct (record, vid) edges.
+    ekey = r_all[cand].astype(np.int64) * max(n_vid, 1) + vid_c
+    ekey_u, e_first = np.unique(ekey, return_index=True)
+    er = (ekey_u // max(n_vid, 1)).astype(np.int64)
+    ev = (ekey_u % max(n_vid, 1)).astype(np.int64)
+    et = vid_type[ev]
+    live = np.ones(len(er), dtype=bool)          # still a linking candidate
+    refused: dict[int, str] = {}                 # vid -> rule for conflict outcomes (all its edges)
+    edge_refused = np.zeros(len(er), dtype=bool)  # per-edge refusal (within-record over limit)
+    conflicts: list[dict] = []
+
+    limits = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
+    for t, lim in rules.limits.items():
+        limits[rules.type_rank[t]] = lim
+    bridge = np.zeros((nt, nt), dtype=bool)
+    for t, us in rules.no_bridge.items():
+        for u in us:
+            bridge[rules.type_rank[t], rules.type_rank[u]] = True
+
+    # 1. A single record over a limit keeps its first values (by value order) and refuses the rest.
+    per_rt = np.bincount(er * nt + et, minlength=n_rec * nt) if len(er) else np.zeros(0, np.int64)
+    over = np.flatnonzero(per_rt > np.tile(limits, n_rec)[: len(per_rt)]) if len(per_rt) else np.array([], int)
+    for key in over:
+        r, t = divmod(int(key), nt)
+        sel = np.flatnonzero((er == r) & (et == t))
+        order = sel[np.argsort(vid_value[ev[sel]].astype(str), kind="stable")]
+        extra = order[limits[t]:]
+        edge_refused[extra] = True
+        live[extra] = False
+        conflicts.append({"id_type": priority[t], "value": None, "rule": f"limit:{priority[t]}",
+                          "sides": [[rkeys[r]]], "detail": "more values on one record than the limit"})
+
+    # 2. Shared identifiers.
+    strong = [rules.type_rank[t] for t in rules.strong_types]
+    vid_records = np.bincount(ev[live], minlength=n_vid)
+    shared_count = np.zeros(n_vid, dtype=np.int64)
+    maybe = vid_records > rules.shared_threshold
+    if maybe.any() and strong:
+        for st in strong:
+            holder = np.full(n_rec, -1, dtype=np.int64)
+            s_edges = live & (et == st)
+            holder[er[s_edges]] = ev[s_edges]
+            sel = live & maybe[ev] & (et != st) & (holder[er] >= 0)
+            if not sel.any():
+                continue
+            pairs = pd.unique(ev[sel] * np.int64(n_vid) + holder[er[sel]])
+            cnt = np.bincount(pairs // n_vid, minlength=n_vid)
+            shared_count = np.maximum(shared_count, cnt)
+    is_shared = shared_count > rules.shared_threshold
+    forced = np.zeros(n_vid, dtype=bool)
+    if forced_shared is not None and len(forced_shared) and n_vid:
+        vi = pd.MultiIndex.from_arrays([np.asarray(priority, dtype=object)[vid_type], vid_value])
+        forced = vi.isin(pd.MultiIndex.from_frame(forced_shared[["id_type", "value"]]))
+        is_shared |= forced
+    live &= ~is_shared[ev]
+
+    # 3. Candidate components over records + identifiers (bipartite).
+    lv = np.flatnonzero(live)
+    comp = _components(n_rec + n_vid, er[lv], n_rec + ev[lv])
+    rec_comp = comp[:n_rec]
+    cluster = rec_comp.copy()
+
+    # 4. Components that break a limit or a manual unmerge.
+    pairs_cl = _record_unmerge_pairs(rules, rkeys)
+    bad = _component_violations(comp, n_rec, vid_type, live_vids=np.flatnonzero(np.bincount(ev[lv], minlength=n_vid)), limits=limits, nt=nt,
+                                rec_comp=rec_comp, pairs_cl=pairs_cl, bridge=bridge)
+    if len(bad):
+        in_bad = np.isin(rec_comp, bad)
+        sub_recs = np.flatnonzero(in_bad)
+        sub_edges = lv[in_bad[er[lv]]]
+        labels, refused_sub, confl = _ordered_passes(
+            sub_recs, er[sub_edges], ev[sub_edges], et[sub_edges], vid_value, limits, nt, priority,
+            pairs_cl, rkeys, bridge)
+        cluster[sub_recs] = labels + comp.max() + 1
+        refused.update(refused_sub)
+        conflicts.extend(confl)
+
+    # Per input row outcome, as categorical codes (no per-row strings).
+    edge_idx_of_cand = np.searchsorted(ekey_u, ekey)
+    out_code = status.copy()                       # 0 merged, 1 conflict, 2 invalid, 3 blocked, 4 shared
+    c_code = np.zeros(len(cand), dtype=np.int8)
+    c_rule = np.full(len(cand), -1, dtype=np.int32)
+    sh = is_shared[vid_c]
+    c_code[sh], c_rule[sh] = 4, rule_id("shared_threshold")
+    er_ref = edge_refused[edge_idx_of_cand]
+    if er_ref.any():
+        c_code[er_ref] = 1
+        c_rule[er_ref] = [rule_id(f"limit:{priority[t]}") for t in tcode[cand][er_ref]]
+    if refused:
+        ref_vids = np.fromiter(refused.keys(), dtype=np.int64)
+        lookup = np.full(n_vid, -1, dtype=np.int64)
+        lookup[ref_vids] = [rule_id(r) for r in refused.values()]
+        hit = (lookup[vid_c] >= 0) & ~sh & ~er_ref
+        c_code[hit] = 1
+        c_rule[hit] = lookup[vid_c[hit]]
+    out_code[cand] = c_code
+    rule_code[cand] = c_rule
+    vid_all = np.full(len(ids), -1, dtype=np.int64)
+    vid_all[cand] = vid_c
+    # rec/vid: integer positions (into `clusters` / distinct values) that let golden records and
+    # decisions work without touching strings again. Not persisted.
+    edges = ids.assign(outcome=pd.Categorical.from_codes(out_code, categories=_OUTCOME_CODES),
+                       rule=pd.Categorical.from_codes(rule_code, categories=rule_names),
+                       rec=r_all, vid=vid_all)
+
+    clusters = pd.DataFrame({"record_key": rkeys.to_numpy(dtype=object), "cluster": cluster, "component": rec_comp})
+    conflicts_df = pd.DataFrame(conflicts, columns=["id_type", "value", "rule", "sides", "detail"])
+    new_shared = is_shared & ~forced
+    shared_df = pd.DataFrame({"id_type": [priority[t] for t in vid_type[new_shared]],
+                              "value": vid_value[new_shared], "strong_count": shared_count[new_shared]})
+    links = _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys, n_vid)
+    return Resolution(clusters=clusters, edges=edges, conflicts=conflicts_df, shared=shared_df, links=links)
+
+
+def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index, n_vid) -> pd.DataFrame:
+    """One row per accepted value that links two or more records, with per-source record counts."""
+    ok = live.copy()
+    if refused:
+        ok &= ~np.isin(ev, np.fromiter(refused.keys(), dtype=np.int64))
+    e_r, e_v = er[ok], ev[ok]
+    count = np.bincount(e_v, minlength=n_vid)
+    sel = (count >= 2)[e_v]
+    e_r, e_v = e_r[sel], e_v[sel]
+    if not len(e_v):
+        return pd.DataFrame(columns=["id_type", "value", "record_count", "first_record", "sources"])
+    # er is ascending, so the first occurrence of a value is its smallest record.
+    first_pos = np.flatnonzero(~pd.Series(e_v).duplicated(keep="first").to_numpy())
+    order = np.argsort(e_v[first_pos], kind="stable")
+    vids, first = e_v[first_pos][order], e_r[first_pos][order]
+    sources = list(SOURCE_NAMES)
+    used = np.flatnonzero(np.bincount(e_r, minlength=len(rkeys)))
+    keys = pd.Series(rkeys[used])
+    src_code = np.full(len(rkeys), len(sources), dtype=np.int64)
+    for i, name in enumerate(sources):
+        src_code[used[keys.str.startswith(name + ":").to_numpy(dtype=bool)]] = i
+    ns = len(sources) + 1
+    per = np.zeros((len(vids), ns), dtype=np.int64)
+    vpos = np.searchsorted(vids, e_v)
+    np.add.at(per, (vpos, src_code[e_r]), 1) if len(vids) < 50_000 else _bincount2(per, vpos, src_code[e_r], ns)
+    # Few distinct source mixes: build each description once.
+    packed = (per[:, :ns] * (np.int64(1) << (np.arange(ns, dtype=np.int64) * 12))).sum(axis=1)
+    codes, uniq = pd.factorize(packed)
+    first_rows = np.unique(codes, return_index=True)[1]
+    names = [*sources, "other"]
+    text = np.array([",".join(f"{names[j]}={int(per[i, j])}" for j in range(ns) if per[i, j])
+                     for i in first_rows], dtype=object)[codes]
+    return pd.DataFrame({"id_type": np.asarray(priority, dtype=object)[vid_type[vids]], "value": vid_value[vids],
+                         "record_count": count[vids], "first_record": rkeys[first].to_numpy(dtype=object),
+                         "sources": text})
+
+
+def _bincount2(per, rows, cols, ncols) -> None:
+    per += np.bincount(rows * ncols + cols, minlength=per.shape[0] * ncols).reshape(per.shape)
+
+
+def _components(n_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    g = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n_nodes, n_nodes)).tocsr()
+    return connected_components(g, directed=False)[1].astype(np.int64)
+
+
+def _identifier_unmerges(ids: pd.DataFrame, rules: IdentityRules, tcode, status) -> np.ndarray | None:
+    """Rows removed from linking by an ``unmerge: {id_type, value}`` entry (matched on the normalized
+    or the raw value, case-insensitively)."""
+    entries = [(u.id_type, u.value) for u in rules.unmerge if u.id_type is not None]
+    if not entries:
+        return None
+    hit = np.zeros(len(ids), dtype=bool)
+    for id_type, value in entries:
+        want = value.strip().lower()
+        pos = np.flatnonzero((tcode == rules.type_rank[id_type]) & (status == 0))
+        if not len(pos):
+            continue
+        low = ids["value"].iloc[pos].astype(str).str.lower().to_numpy()
+        raw = (ids["raw_value"].iloc[pos].astype(str).str.strip().str.lower().to_numpy()
+               if "raw_value" in ids.columns else low)
+        hit[pos[(low == want) | (raw == want)]] = True
+    return hit
+
+
+def _record_unmerge_pairs(rules: IdentityRules, rkeys: np.ndarray) -> np.ndarray:
+    """Cannot-link pairs (record code, record code) from `unmerge: records` entries."""
+    entries = [u.records for u in rules.unmerge if u.records]
+    if not entries:
+        return np.zeros((0, 2), dtype=np.int64)
+    index = pd.Index(rkeys)
+    out = []
+    for recs in entries:
+        codes = [c for c in index.get_indexer(recs) if c >= 0]
+        out += [(a, b) for i, a in enumerate(codes) for b in codes[i + 1:] if a != b]
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+def _violations(labels_of_rec, er, ev, et, limits, nt, pairs_cl, profile_of_rec=None, guarded=()) -> np.ndarray:
+    """Labels (of the records' grouping) whose distinct limited values exceed a limit, that put a
+    cannot-link pair together, or that join two profiles each holding a value of a ``guarded`` type."""
+    bad: list[np.ndarray] = []
+    for u in guarded:
+        sel_u = et == u
+        if not sel_u.any():
+            continue
+        prof = profile_of_rec[er[sel_u]]
+        pairs = pd.unique(labels_of_rec[er[sel_u]].astype(np.int64) * np.int64(len(labels_of_rec) + 1) + prof)
+        grp = pd.Series(pairs // np.int64(len(labels_of_rec) + 1)).value_counts()
+        bad.append(grp.index.to_numpy()[grp.to_numpy() > 1])
+    limited = limits < np.iinfo(np.int64).max
+    sel = limited[et]
+    if sel.any():
+        lab = labels_of_rec[er[sel]]
+        uniq = pd.unique(lab.astype(np.int64) * np.int64(ev.max() + 1 if len(ev) else 1) + ev[sel])
+        m = np.int64(ev.max() + 1 if len(ev) else 1)
+        u_lab, u_vid = uniq // m, uniq % m
+        tt = et_of_vid(ev[sel], et[sel], u_vid)
+        key = pd.Series(u_lab * np.int64(nt) + tt).value_counts()
+        k = key.index.to_numpy()
+        bad.append(k[key.to_numpy() > limits[k % nt]] // nt)
+    if len(pairs_cl):
+        la, lb = labels_of_rec[pairs_cl[:, 0]], labels_of_rec[pairs_cl[:, 1]]
+        bad.append(la[la == lb])
+    return np.unique(np.concatenate(bad)).astype(np.int64) if bad else np.array([], dtype=np.int64)
+
+
+def _component_violations(comp, n_rec, vid_type, live_vids, limits, nt, rec_comp, pairs_cl, bridge) -> np.ndarray:
+    """Global variant of `_violations`: every live value sits in exactly one component, so counting
+    values per (component, type) needs no de-duplication. For no-bridge rules it is conservative
+    (two values of the guarded type plus one of the bridging type send the component to the passes)."""
+    limited = limits < np.iinfo(np.int64).max
+    watched = limited | bridge.any(axis=0) | bridge.any(axis=1)
+    v = live_vids[watched[vid_type[live_vids]]]
+    t = vid_type[v]
+    key = pd.Series(comp[n_rec + v] * np.int64(nt) + t).value_counts()
+    k = key.index.to_numpy()
+    cnt = key.to_numpy()
+    over = k[cnt > limits[k % nt]] // nt
+    bad = [over]
+    for bt, bu in zip(*np.nonzero(bridge)):
+        has_t = k[(k % nt == bt)] // nt
+        many_u = k[(k % nt == bu) & (cnt >= 2)] // nt
+        bad.append(np.intersect1d(has_t, many_u))
+    if len(pairs_cl):
+        la, lb = rec_comp[pairs_cl[:, 0]], rec_comp[pairs_cl[:, 1]]
+        bad.append(la[la == lb])
+    return np.unique(np.concatenate(bad)).astype(np.int64)
+
+
+def et_of_vid(ev: np.ndarray, et: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    lookup = np.zeros(int(ev.max()) + 1 if len(ev) else 1, dtype=np.int64)
+    lookup[ev] = et
+    return lookup[wanted]
+
+
+class _UnionFind:
+    def __init__(self, items, values: dict[int, dict[int, set]], cannot: dict[int, set]):
+        self.parent = {i: i for i in items}
+        self.values = values       # root -> type -> set of vids
+        self.members = {i: {i} for i in items}
+        self.cannot = cannot       # profile -> set of profiles it must never join
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def check(self, roots: list[int], limits, nt, guarded=()) -> str | None:
+        for t in range(nt):
+            if limits[t] == np.iinfo(np.int64).max:
+                continue
+            union: set = set()
+            for r in roots:
+                union |= self.values[r].get(t, set())
+            if len(union) > limits[t]:
+                return f"limit:{t}"
+        for u in guarded:
+            if sum(1 for r in roots if self.values[r].get(int(u))) > 1:
+                return f"no_bridge:{int(u)}"
+        members = set().union(*(self.members[r] for r in roots))
+        for r in roots:
+            for m in self.members[r]:
+                if self.cannot.get(m, set()) & (members - self.members[r]):
+                    return "manual_unmerge"
+        return None
+
+    def union(self, roots: list[int]) -> None:
+        keep = roots[0]
+        for r in roots[1:]:
+            self.parent[r] = keep
+            for t, vals in self.values.pop(r).items():
+                self.values[keep].setdefault(t, set()).update(vals)
+            self.members[keep] |= self.members.pop(r)
+
+
+def _ordered_passes(recs, er, ev, et, vid_value, limits, nt, priority, pairs_cl, rkeys, bridge):
+    """Ordered passes over the records of rule-hitting components; returns (labels aligned with
+    ``recs``, {vid: rule} of refused values, conflict rows)."""
+    local = pd.Index(recs)
+    lr = local.get_indexer(er)
+    n = len(recs)
+    label = np.arange(n, dtype=np.int64)
+    refused: dict[int, str] = {}
+    conflicts: list[dict] = []
+    limited = limits < np.iinfo(np.int64).max
+    # Cannot-link pairs in local coordinates.
+    cl_local = np.zeros((0, 2), dtype=np.int64)
+    if len(pairs_cl):
+        a, b = local.get_indexer(pairs_cl[:, 0]), local.get_indexer(pairs_cl[:, 1])
+        ok = (a >= 0) & (b >= 0)
+        cl_local = np.stack([a[ok], b[ok]], axis=1)
+    for t in range(nt):
+        sel = et == t
+        if not sel.any():
+            continue
+        # Profiles linked by this pass's values form candidate groups.
+        vloc, vu = pd.factorize(ev[sel])
+        pcomp = _components(n + len(vu), label[lr[sel]], n + vloc)[:n]
+        group = pcomp[label]
+        guarded = np.flatnonzero(bridge[t])
+        bad_rec = np.isin(group, _violations(group, lr, ev, et, limits, nt, cl_local, label, guarded))
+        new_label = group + n                      # clean groups merge wholesale
+        if bad_rec.any():
+            root_of = _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited | bridge.any(axis=0), limits,
+                                       nt, priority, vid_value, cl_local, recs, rkeys, refused, conflicts, guarded)
+            new_label[bad_rec] = [root_of[int(p)] for p in label[bad_rec]]
+        label = pd.factorize(new_label)[0].astype(np.int64)
+    return label, refused, conflicts
+
+
+def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, priority, vid_value, cl_local,
+                     recs, rkeys, refused, conflicts, guarded) -> dict[int, int]:
+    """Union-find over the profiles of rule-hitting groups, one value of type ``t`` at a time."""
+    profiles = np.unique(label[bad_rec])
+    values: dict[int, dict[int, set]] = {int(p): {} for p in profiles}
+    in_bad_edge = bad_rec[lr]
+    lim_edge = in_bad_edge & limited[et]
+    for p, v, tt in zip(label[lr[lim_edge]].tolist(), ev[lim_edge].tolist(), et[lim_edge].tolist()):
+        values[p].setdefault(tt, set()).add(v)
+    cannot: dict[int, set] = {}
+    for a, b in cl_local:
+        pa_, pb_ = int(label[a]), int(label[b])
+        if pa_ != pb_:
+            cannot.setdefault(pa_, set()).add(pb_)
+            cannot.setdefault(pb_, set()).add(pa_)
+    uf = _UnionFind(profiles.tolist(), values, cannot)
+    pass_edges = np.flatnonzero(sel & in_bad_edge)
+    by_vid: dict[int, set[int]] = {}
+    for v, p in zip(ev[pass_edges].tolist(), label[lr[pass_edges]].tolist()):
+        by_vid.setdefault(v, set()).add(p)
+    records_of = None
+    key_of = rkeys[recs].to_numpy(dtype=object)   # local record -> key, materialized once
+    for v in sorted(by_vid, key=lambda x: str(vid_value[x])):
+        roots = sorted({uf.find(p) for p in by_vid[v]})
+        if len(roots) == 1:
+            continue
+        why = uf.check(roots, limits, nt, guarded)
+        if why is None:
+            uf.union(roots)
+            continue
+        if why.startswith(("limit:", "no_bridge:")):
+            kind, num = why.split(":")
+            why = f"{kind}:{priority[int(num)]}"
+        refused[v] = why
+        if records_of is None:
+            records_of = pd.Series(np.arange(len(label))).groupby(label).indices
+        if why == "manual_unmerge":
+            # An explicit "these records are different people": keep every compatible part together
+            # (in record-key order), only the named records go apart.
+            def first_key(root: int) -> str:
+                return min(key_of[np.concatenate([records_of[m] for m in uf.members[root]])])
+            ordered = sorted(roots, key=first_key)
+            kept = [ordered[0]]
+            for r in ordered[1:]:
+                if uf.check([kept[0], r], limits, nt, guarded) is None:
+                    uf.union([kept[0], r])
+                else:
+                    kept.append(r)
+            roots = kept
+        sides = [sorted(key_of[np.concatenate([records_of[m] for m in uf.members[r]])].tolist())
+                 for r in roots]
+        conflicts.append({"id_type": priority[t], "value": vid_value[v], "rule": why, "sides": sides,
+                          "detail": None})
+    return {int(p): uf.find(int(p)) for p in profiles}

@@ -1,0 +1,196 @@
+"""SQL persistence of the identity graph (SQLAlchemy Core; SQLite and PostgreSQL).
+
+Tables hold real identifier values (the contact sync needs them); they are state, not logs.
+Saving is compare-and-set on the run sequence: two runs that loaded the same state cannot both
+write, the second gets ``StaleIdentityState`` and can simply be retried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from voyado_sync.identity.golden import LIST_COLUMNS
+from voyado_sync.identity.keys import isin
+from voyado_sync.identity.incremental import EDGE_COLUMNS, GRAPH_RECORD_COLUMNS, IdentityGraph, RunResult
+from voyado_sync.identity.stable_ids import ALIAS_COLUMNS, PROFILE_COLUMNS
+
+metadata = sa.MetaData()
+_S = sa.Text
+
+meta_t = sa.Table("identity_meta", metadata, sa.Column("key", sa.String(64), primary_key=True),
+                  sa.Column("value", _S))
+records_t = sa.Table(
+    "identity_records", metadata,
+    sa.Column("record_key", sa.String(300), primary_key=True), sa.Column("source", sa.String(32)),
+    sa.Column("record_id", sa.String(256)), sa.Column("country", sa.String(8)),
+    sa.Column("observed_at", sa.DateTime(timezone=True)), sa.Column("first_name", _S),
+    sa.Column("last_name", _S), sa.Column("profile_id", sa.String(40), index=True),
+    sa.Column("component", sa.BigInteger, index=True))
+edges_t = sa.Table(
+    "identity_edges", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("record_key", sa.String(300), index=True), sa.Column("id_type", sa.String(32)),
+    sa.Column("raw_value", _S), sa.Column("country", sa.String(8)), sa.Column("value", _S),
+    sa.Column("status", sa.String(16)), sa.Column("reason", _S), sa.Column("outcome", sa.String(24)),
+    sa.Column("rule", _S), sa.Column("component", sa.BigInteger, index=True),
+    sa.Index("ix_identity_edges_type_value", "id_type", "value"))
+profiles_t = sa.Table(
+    "identity_profiles", metadata, sa.Column("profile_id", sa.String(40), primary_key=True),
+    sa.Column("anchor_record", sa.String(300)), sa.Column("born", sa.BigInteger))
+aliases_t = sa.Table(
+    "identity_aliases", metadata, sa.Column("alias_id", sa.String(40), primary_key=True),
+    sa.Column("profile_id", sa.String(40), index=True), sa.Column("reason", _S),
+    sa.Column("run_seq", sa.BigInteger))
+golden_t = sa.Table(
+    "identity_golden", metadata, sa.Column("profile_id", sa.String(40), primary_key=True),
+    sa.Column("record_count", sa.Integer), sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("sources", _S), sa.Column("first_name", _S), sa.Column("last_name", _S),
+    sa.Column("country", sa.String(8)), sa.Column("email", _S), sa.Column("mobile_phone", _S),
+    sa.Column("ct_customer_id", _S), sa.Column("voyado_contact_id", _S), sa.Column("member_number", _S),
+    sa.Column("external_id", _S), sa.Column("identifier_count", sa.Integer),
+    sa.Column("identifiers", _S))  # JSON {list column: [values]}
+
+GOLDEN_SCALARS = ["profile_id", "record_count", "updated_at", "sources", "first_name", "last_name", "country",
+                  "email", "mobile_phone", "ct_customer_id", "voyado_contact_id", "member_number", "external_id",
+                  "identifier_count"]
+_CHUNK = 5000
+
+
+class StaleIdentityState(RuntimeError):
+    """Another run saved the identity state after this one loaded it; retry the run."""
+
+
+class IdentityStateStore:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def create(self) -> None:
+        metadata.create_all(self.engine)
+
+    # ------------------------------------------------------------------ load
+    def load(self) -> IdentityGraph:
+        self.create()
+        with self.engine.connect() as conn:
+            meta = dict(conn.execute(sa.select(meta_t.c.key, meta_t.c.value)).all())
+            records = _frame(conn, records_t, GRAPH_RECORD_COLUMNS)
+            edges = _frame(conn, edges_t, EDGE_COLUMNS)
+            profiles = _frame(conn, profiles_t, PROFILE_COLUMNS)
+            aliases = _frame(conn, aliases_t, ALIAS_COLUMNS)
+            golden = _frame(conn, golden_t, [*GOLDEN_SCALARS, "identifiers"])
+        records["observed_at"] = pd.to_datetime(records["observed_at"], utc=True)
+        records["component"] = records["component"].astype(np.int64)
+        edges["component"] = edges["component"].astype(np.int64)
+        profiles["born"] = profiles["born"].astype(np.int64)
+        return IdentityGraph(records=records, edges=edges, profiles=profiles, aliases=aliases,
+                             golden=_golden_from_sql(golden), run_seq=int(meta.get("run_seq", 0)),
+                             rules_fingerprint=meta.get("rules_fingerprint"))
+
+    def profile_for(self, profile_or_alias: str) -> str | None:
+        """The live profile id for an id that may have been retired into an alias."""
+        with self.engine.connect() as conn:
+            hit = conn.execute(sa.select(profiles_t.c.profile_id).where(
+                profiles_t.c.profile_id == profile_or_alias)).scalar()
+            if hit:
+                return hit
+            return conn.execute(sa.select(aliases_t.c.profile_id).where(
+                aliases_t.c.alias_id == profile_or_alias)).scalar()
+
+    # ------------------------------------------------------------------ save
+    def save(self, result: RunResult, expected_run_seq: int) -> None:
+        """Persist ``result.graph``: everything on a full run, only the recomputed scope otherwise."""
+        self.create()
+        g = result.graph
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7324501)"))
+            current = conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == "run_seq")).scalar()
+            if int(current or 0) != expected_run_seq:
+                raise StaleIdentityState(
+                    f"identity state moved from run {expected_run_seq} to {current} while this run computed")
+            if result.mode == "full":
+                for t in (records_t, edges_t, profiles_t, golden_t):
+                    conn.execute(t.delete())
+                recs, edges, profs, gold = g.records, g.edges, g.profiles, g.golden
+            else:
+                keys = list(result.scope_keys)
+                _delete_in(conn, records_t, records_t.c.record_key, keys)
+                _delete_in(conn, edges_t, edges_t.c.record_key, keys)
+                touched = set(result.profiles["profile_id"]) if len(result.profiles) else set()
+                gone = list(touched | set(result.retired))
+                _delete_in(conn, profiles_t, profiles_t.c.profile_id, gone)
+                _delete_in(conn, golden_t, golden_t.c.profile_id, gone)
+                scope = pd.Index(keys)
+                recs = g.records[isin(g.records["record_key"], scope)]
+                edges = g.edges[isin(g.edges["record_key"], scope)]
+                profs = g.profiles[isin(g.profiles["profile_id"], list(touched))]
+                gold = result.profiles
+            conn.execute(aliases_t.delete())
+            _insert(conn, records_t, recs[GRAPH_RECORD_COLUMNS])
+            _insert(conn, edges_t, edges[EDGE_COLUMNS])
+            _insert(conn, profiles_t, profs[PROFILE_COLUMNS])
+            _insert(conn, aliases_t, g.aliases[ALIAS_COLUMNS])
+            _insert(conn, golden_t, _golden_to_sql(gold))
+            for k, v in (("run_seq", str(g.run_seq)), ("rules_fingerprint", g.rules_fingerprint or "")):
+                conn.execute(meta_t.delete().where(meta_t.c.key == k))
+                conn.execute(meta_t.insert().values(key=k, value=v))
+
+
+def _frame(conn, table: sa.Table, columns: list[str]) -> pd.DataFrame:
+    rows = conn.execute(sa.select(*[table.c[c] for c in columns])).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _delete_in(conn, table: sa.Table, col, values: Iterable) -> None:
+    values = list(values)
+    for i in range(0, len(values), _CHUNK):
+        conn.execute(table.delete().where(col.in_(values[i:i + _CHUNK])))
+
+
+def _clean(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def _insert(conn, table: sa.Table, df: pd.DataFrame) -> None:
+    if not len(df):
+        return
+    cols = list(df.columns)
+    rows = df.astype(object).where(df.notna(), None).to_numpy()
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(table.insert(), [{c: _clean(v) for c, v in zip(cols, row)} for row in rows[i:i + _CHUNK]])
+
+
+def _golden_to_sql(golden: pd.DataFrame) -> pd.DataFrame:
+    if not len(golden):
+        return pd.DataFrame(columns=[*GOLDEN_SCALARS, "identifiers"])
+    out = golden[GOLDEN_SCALARS].copy()
+    lists = {col: golden[col].to_numpy(dtype=object) for col in LIST_COLUMNS.values()}
+    out["identifiers"] = [json.dumps({col: [] if v[i] is None else [str(x) for x in v[i]]
+                                      for col, v in lists.items()}, sort_keys=True) for i in range(len(golden))]
+    return out
+
+
+def _golden_from_sql(df: pd.DataFrame) -> pd.DataFrame:
+    if not len(df):
+        return pd.DataFrame()
+    out = df.drop(columns=["identifiers"]).copy()
+    parsed = [json.loads(s) if s else {} for s in df["identifiers"]]
+    for col in LIST_COLUMNS.values():
+        out[col] = [p.get(col, []) for p in parsed]
+    out["updated_at"] = pd.to_datetime(out["updated_at"], utc=True)
+    return out
