@@ -94,6 +94,9 @@ def _sync_summary(instance: Any, run_ids: list[str], partition_key: str) -> dict
             evaluation = event.dagster_event.event_specific_data
             checks[evaluation.check_name] = evaluation.passed
     receipts = md.get("voyado/receipts_sync", {})
+    edges = md.get("identity/edges", {})
+    identity = {"profiles": int(md.get("identity/profiles", {}).get("profiles_total", 0)),
+                **{k.removeprefix("outcome/"): int(v) for k, v in edges.items() if k.startswith("outcome/")}}
     contacts = md.get("voyado/contacts_sync", {})
     return {
         "receipts_sent": int(receipts.get("outcome/sent", 0)) + int(receipts.get("outcome/retried", 0)),
@@ -101,6 +104,7 @@ def _sync_summary(instance: Any, run_ids: list[str], partition_key: str) -> dict
         "returns_sent": int(receipts.get("returns_held", 0)),
         "contacts_created": int(contacts.get("contacts_created", 0)),
         "contacts_updated": int(contacts.get("contacts_updated", 0)),
+        "identity": identity,
         "dead_letters": count_open(get_engine(get_settings().state_db_url), partition=partition_key),
         "reconciled": bool(checks.get("reconciled_with_commercetools", False)),
         "checks_failed": sorted(name for name, passed in checks.items() if not passed),

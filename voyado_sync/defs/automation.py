@@ -5,8 +5,12 @@ that changed. Unpartitioned reference assets (target audiences) refresh on their
 
 import dagster as dg
 
+from voyado_sync.defs.freshness import partition_freshness_checks
+
 REFERENCE = dg.AssetSelection.assets(["voyado", "target_audiences"])
-CHAIN = dg.AssetSelection.groups("commercetools", "identity", "voyado", "sync") - REFERENCE
+# Freshness checks judge whether a run landed in time; they have their own sensor, not a place in the run.
+CHAIN = (dg.AssetSelection.groups("commercetools", "identity", "voyado", "sync") - REFERENCE
+         - dg.AssetSelection.checks(*partition_freshness_checks))
 
 daily_sync_job = dg.define_asset_job(
     "daily_sync", selection=CHAIN,
