@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import date
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,8 +34,6 @@ def cli(argv: list[str]) -> int:
     from voyado_sync.sandbox.run import start_sandboxes
     from voyado_sync.settings import get_settings
 
-    from datetime import date
-
     dataset = generate(GeneratorConfig(seed=args.seed, anchor_date=date.fromisoformat(
         last_closed_partition_key())))
     write_dataset(dataset, home / "generated")
@@ -46,7 +46,11 @@ def cli(argv: list[str]) -> int:
         print("sandboxes:", boxes.describe()["commercetools"], boxes.describe()["engage"],
               boxes.describe()["elevate"], flush=True)
         dg_bin = Path(sys.executable).with_name("dg")
+        child = subprocess.Popen([str(dg_bin), "dev", "--port", str(args.port)], cwd=REPO_ROOT, env=env)
+        # dg dev must not outlive the sandboxes it points at: forward SIGTERM and stop it with us.
+        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         try:
-            return subprocess.call([str(dg_bin), "dev", "--port", str(args.port)], cwd=REPO_ROOT, env=env)
+            return child.wait()
         except KeyboardInterrupt:
-            return 0
+            child.terminate()
+            return child.wait()
