@@ -43,6 +43,7 @@ from voyado_sync.mapping.context import MappingContext, Reject
 
 _ONE = Decimal(1)
 _HUNDRED = Decimal(100)
+_NO_RATE = (Decimal(0), Decimal("0.00"))  # (rate, percent) of a line without a tax rate
 _CHECKED_PRICE_MODES = (None, "Platform", "Embedded")
 
 
@@ -164,14 +165,19 @@ def _taxed(doc: Mapping[str, Any], total: int, quantity: int, o: OrderScope, wha
     """(gross, tax, rate, percent, tax name, has subrates, includedInPrice) of a line or shipping."""
     tr = doc.get("taxRate")
     tp = doc.get("taxedPrice")
-    included = tr.get("includedInPrice") if tr else None
-    rate, pct = rate_of(tr.get("amount"), what) if tr else (Decimal(0), Decimal("0.00"))
+    if tr:
+        included = tr.get("includedInPrice")
+        rate, pct = rate_of(tr.get("amount"), what)
+    else:
+        included = None
+        rate, pct = _NO_RATE
     if tp:
         gross = cents(tp.get("totalGross"), o, what, " taxedPrice.totalGross")
         net = cents(tp.get("totalNet"), o, what, " taxedPrice.totalNet")
         tax = gross - net
-        if tp.get("totalTax") is not None and cents(tp["totalTax"], o, what, " totalTax") != tax:
-            raise Reject(f"{what}: taxedPrice.totalTax {fmt(tp['totalTax']['centAmount'], o.digits)} is not "
+        total_tax = tp.get("totalTax")
+        if total_tax is not None and cents(total_tax, o, what, " totalTax") != tax:
+            raise Reject(f"{what}: taxedPrice.totalTax {fmt(total_tax['centAmount'], o.digits)} is not "
                          f"totalGross - totalNet = {fmt(tax, o.digits)}")
         if included is True and total != gross:
             raise Reject(f"{what}: totalPrice {fmt(total, o.digits)} is not taxedPrice.totalGross "
@@ -185,7 +191,7 @@ def _taxed(doc: Mapping[str, Any], total: int, quantity: int, o: OrderScope, wha
                 rate = pct / _HUNDRED
     elif o.tax_disabled:
         gross, net, tax = total, total, 0
-        rate, pct = Decimal(0), Decimal("0.00")
+        rate, pct = _NO_RATE
     elif included:
         gross = total
         net = _round(Decimal(gross) / (_ONE + rate))
@@ -197,7 +203,9 @@ def _taxed(doc: Mapping[str, Any], total: int, quantity: int, o: OrderScope, wha
         raise Reject(f"{what}: tax {fmt(tax, o.digits)} does not fit gross {fmt(gross, o.digits)}")
     if not _tax_fits(tax, net, rate, quantity):
         raise Reject(f"{what}: tax {fmt(tax, o.digits)} is not {pct}% of net {fmt(net, o.digits)}")
-    return gross, tax, rate, pct, (tr.get("name") if tr else None), bool(tr and tr.get("subRates")), included
+    if tr:
+        return gross, tax, rate, pct, tr.get("name"), bool(tr.get("subRates")), included
+    return gross, tax, rate, pct, None, False, included
 
 
 def _portion_percent(tp: Mapping[str, Any], what: str) -> Decimal:
@@ -252,6 +260,8 @@ def _discounts(doc: Mapping[str, Any], unit: Any, product_discount: Any, quantit
     if doc.get("priceMode") in _CHECKED_PRICE_MODES and abs(paid - total) > (1 if high else 0):
         raise Reject(f"{what}: unit price x quantity after discounts is {fmt(paid, o.digits)} but totalPrice "
                      f"is {fmt(total, o.digits)}")
+    if not acc:
+        return []
     if included is False:
         factor = _ONE + rate
         return [(t, i, _round(v * factor)) for (t, i), v in acc.items() if v]
@@ -276,14 +286,17 @@ def line_item(li: Mapping[str, Any], o: OrderScope) -> Line:
     sku = (li.get("variant") or {}).get("sku")
     if not sku:
         raise Reject(f"{what} has no variant.sku")
-    q = _check_quantity(li.get("quantity"), what)
+    q = li.get("quantity")
+    if type(q) is not int or q <= 0:
+        q = _check_quantity(q, what)  # raises with the reason
     price = li.get("price")
-    if not isinstance(price, dict) or not price.get("value"):
+    unit = price.get("value") if isinstance(price, dict) else None
+    if not unit:
         raise Reject(f"{what} ({sku}) has no price")
     total = cents(li.get("totalPrice"), o, what, " totalPrice")
-    cents(price["value"], o, what, " price")
+    cents(unit, o, what, " price")
     gross, tax, rate, pct, tax_name, sub, included = _taxed(li, total, q, o, what)
-    discounts = _discounts(li, price["value"], price.get("discounted"), q, total, rate, included, o, what)
+    discounts = _discounts(li, unit, price.get("discounted"), q, total, rate, included, o, what)
     ctx = o.ctx
     article_number = li.get("productKey") or strip_size(sku, ctx)
     gift = li.get("lineItemMode") == "GiftLineItem"
@@ -338,8 +351,10 @@ def shipping_lines(order: Mapping[str, Any], o: OrderScope) -> list[Line]:
         for inc in (dp or {}).get("includedDiscounts") or ():
             key = _ref_id(inc.get("discount"))
             acc[key] = acc.get(key, 0) + cents(inc.get("discountedAmount"), o, what, " discountedAmount")
-        factor = _ONE + rate if included is False else _ONE
-        discounts = [("shipping-discount", k, _round(v * factor)) for k, v in acc.items() if v]
+        discounts = []  # most shipping has no discount: skip the gross conversion then
+        if acc:
+            factor = _ONE + rate if included is False else _ONE
+            discounts = [("shipping-discount", k, _round(v * factor)) for k, v in acc.items() if v]
         if rule.skip_free and gross == 0 and not discounts:
             continue
         name = rule.article_name or si.get("shippingMethodName") or "Shipping"

@@ -13,13 +13,13 @@ validates such a dict, ``Receipt.to_payload`` gives it back. Amounts are never f
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from voyado_sync import jsonutil
 from voyado_sync.money import is_known_currency, minor_units
 
 ItemType = Literal["PURCHASE", "RETURN", "ADJUSTMENT"]
@@ -225,56 +225,10 @@ def percent(value: Decimal) -> Decimal:
     return value.quantize(_CENT) if value.as_tuple().exponent > -2 else value  # type: ignore[operator]
 
 
-def _number(d: Decimal) -> str:
-    if not d.is_finite():
-        raise ValueError(f"{d} is not a JSON number")
-    if not d:
-        d = abs(d)  # no "-0.00" on the wire
-    return format(d, "f")
-
-
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
-
-
-def _encode(obj: Any, out: list[str]) -> None:
-    t = type(obj)
-    if t is str:
-        out.append(_encode_str(obj))
-    elif t is Decimal:
-        out.append(_number(obj))
-    elif t is dict:
-        out.append("{")
-        first = True
-        for k, v in obj.items():
-            if not first:
-                out.append(",")
-            first = False
-            out.append(_encode_str(str(k)))
-            out.append(":")
-            _encode(v, out)
-        out.append("}")
-    elif t is list or t is tuple:
-        out.append("[")
-        for i, v in enumerate(obj):
-            if i:
-                out.append(",")
-            _encode(v, out)
-        out.append("]")
-    elif obj is None or t is bool or t is int:
-        out.append(json.dumps(obj))
-    elif t is float:
-        raise TypeError("a float reached a receipt payload; amounts must be Decimal")
-    else:
-        raise TypeError(f"cannot encode {t.__name__} in a receipt payload")
-
-
 def dumps(payload: Any) -> str:
-    """Compact JSON with `Decimal` amounts as numbers carrying exactly their digits (``450.00``)."""
-    out: list[str] = []
-    _encode(payload, out)
-    return "".join(out)
+    """Compact JSON with `Decimal` amounts as numbers carrying exactly their digits (``450.00``); a float
+    in a receipt payload is a bug upstream and raises."""
+    return jsonutil.dumps(payload, allow_float=False)
 
 
-def loads(text: str | bytes) -> Any:
-    """Parse a payload written by `dumps`; non-integer numbers come back as `Decimal`."""
-    return json.loads(text, parse_float=Decimal)
+loads = jsonutil.loads  # non-integer numbers come back as Decimal

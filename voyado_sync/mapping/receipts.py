@@ -81,6 +81,10 @@ class PreparedOrder:
     locale: str | None
     country: str | None
     scope: OrderScope
+    # Computed once while cross-checking the totals and reused for taxDetails (one pass over the lines):
+    tax_groups: dict[Decimal, list[Any]]  # percent -> [tax, gross, first line's tax name], in line order
+    portion_names: dict[Decimal, Any]  # percent -> name of the order's tax portion at that rate
+    subrates: bool  # some line's tax rate has sub-rates
 
 
 def not_a_sale(order: Mapping[str, Any], rule: SaleRule) -> str | None:
@@ -88,20 +92,24 @@ def not_a_sale(order: Mapping[str, Any], rule: SaleRule) -> str | None:
     state = order.get("orderState")
     if state == "Cancelled":
         return "order is Cancelled"
-    for field, allowed in (("orderState", rule.order_states), ("paymentState", rule.payment_states),
-                           ("shipmentState", rule.shipment_states)):
-        if allowed and order.get(field) not in allowed:
-            return f"not a sale yet: {field} {order.get(field)!r} not in {list(allowed)}"
+    if rule.order_states and state not in rule.order_states:
+        return f"not a sale yet: orderState {state!r} not in {list(rule.order_states)}"
+    for field, allowed in (("paymentState", rule.payment_states), ("shipmentState", rule.shipment_states)):
+        if allowed:
+            value = order.get(field)
+            if value not in allowed:
+                return f"not a sale yet: {field} {value!r} not in {list(allowed)}"
     return None
 
 
 def map_order(order: Mapping[str, Any], ctx: MappingContext | None = None) -> MappingResult:
     """One Commercetools order -> a PURCHASE receipt payload, a skip (not a sale) or a rejection."""
     ctx = ctx or MappingContext()
-    oid = str(order.get("id") or "?") if isinstance(order, Mapping) else "?"
+    is_doc = type(order) is dict or isinstance(order, Mapping)  # the exact type test first: ABC checks cost
+    oid = str(order.get("id") or "?") if is_doc else "?"
     uid = ctx.config.rules.receipts.purchase_prefix + oid
     try:
-        if not isinstance(order, Mapping) or not order.get("id"):
+        if not is_doc or not order.get("id"):
             raise Reject("not an order document (no id)")
         why = not_a_sale(order, ctx.config.rules.sale)
         if why:
@@ -156,7 +164,8 @@ def prepare_order(order: Mapping[str, Any], ctx: MappingContext) -> PreparedOrde
         raise Reject("order has no line items")
     shipping = shipping_lines(order, scope)
     total = cents(tp, scope, "order totalPrice")
-    total_gross = _order_gross(order, total, lines, shipping, scope)
+    every = lines + shipping
+    total_gross, groups, names, subrates = _order_gross(order, total, every, shipping, scope)
     payments = charged_payments(order, scope, cfg, total_gross)
     paid = sum(p.value for p in payments)
     if paid != total_gross:
@@ -166,29 +175,50 @@ def prepare_order(order: Mapping[str, Any], ctx: MappingContext) -> PreparedOrde
                or (order.get("billingAddress") or {}).get("country") or store.country)
     return PreparedOrder(str(order["id"]), str(order.get("orderNumber") or order["id"]), currency, digits, store,
                          lines, shipping, total_gross, payments, resolve_contact(order, ctx), locale, country,
-                         scope)
+                         scope, groups, names, subrates)
 
 
-def _order_gross(order: Mapping[str, Any], total: int, lines: list[Line], shipping: list[Line],
-                 o: OrderScope) -> int:
-    every = lines + shipping
-    line_gross = sum(x.gross for x in every)
+def _order_gross(order: Mapping[str, Any], total: int, every: list[Line], shipping: list[Line], o: OrderScope
+                 ) -> tuple[int, dict[Decimal, list[Any]], dict[Decimal, Any], bool]:
+    """(total gross, tax groups, portion names, any sub-rates) of the order, its totals cross-checked.
+
+    One pass over the lines gathers every sum the checks and taxDetails need (this is the hot path);
+    the checks then run in their documented order, so the first failing one names the reason."""
+    line_gross = line_net = 0
+    all_included = all_excluded = True
+    subrates = False
+    groups: dict[Decimal, list[Any]] = {}
+    for x in every:
+        line_gross += x.gross
+        line_net += x.net
+        if x.included is not True:
+            all_included = False
+        if x.included is not False:
+            all_excluded = False
+        if x.subrates:
+            subrates = True
+        g = groups.get(x.percent)
+        if g is None:
+            groups[x.percent] = [x.tax, x.gross, x.tax_name]
+        else:
+            g[0] += x.tax
+            g[1] += x.gross
+    names: dict[Decimal, Any] = {}
     otp = order.get("taxedPrice")
     if otp:
         gross = cents(otp.get("totalGross"), o, "order taxedPrice.totalGross")
         net = cents(otp.get("totalNet"), o, "order taxedPrice.totalNet")
-        if all(x.included is True for x in every) and total != gross:
+        if all_included and total != gross:
             raise Reject(f"order totalPrice {fmt(total, o.digits)} is not taxedPrice.totalGross "
                          f"{fmt(gross, o.digits)} although prices include tax")
-        if all(x.included is False for x in every) and total != net:
+        if all_excluded and total != net:
             raise Reject(f"order totalPrice {fmt(total, o.digits)} is not taxedPrice.totalNet {fmt(net, o.digits)} "
                          "although prices exclude tax")
-        line_net = sum(x.net for x in every)
         if line_net != net:
             raise Reject(f"lines and shipping sum to net {fmt(line_net, o.digits)} but the order taxedPrice.totalNet "
                          f"is {fmt(net, o.digits)}")
-        _check_portions(otp, gross - net, every, o)
-    elif o.tax_disabled or all(x.included is True for x in every):
+        names = _check_portions(otp, gross - net, groups, subrates, o)
+    elif o.tax_disabled or all_included:
         gross = total
     else:
         raise Reject("order has no taxedPrice and its prices exclude tax: the gross total is unknown")
@@ -197,29 +227,32 @@ def _order_gross(order: Mapping[str, Any], total: int, lines: list[Line], shippi
         raise Reject(f"lines ({fmt(line_gross - shipping_gross, o.digits)}) + shipping "
                      f"({fmt(shipping_gross, o.digits)}) = {fmt(line_gross, o.digits)} but the order total gross is "
                      f"{fmt(gross, o.digits)} {o.currency}")
-    return gross
+    return gross, groups, names, subrates
 
 
-def _check_portions(otp: Mapping[str, Any], order_tax: int, lines: list[Line], o: OrderScope) -> None:
+def _check_portions(otp: Mapping[str, Any], order_tax: int, groups: dict[Decimal, list[Any]], subrates: bool,
+                    o: OrderScope) -> dict[Decimal, Any]:
+    """Check the order's tax portions against the lines' tax per rate; the portion names per percent."""
     portions: dict[Decimal, int] = {}
+    names: dict[Decimal, Any] = {}
     for p in otp.get("taxPortions") or ():
         pct = rate_of(p.get("rate"), "order tax portion")[1]
         portions[pct] = portions.get(pct, 0) + cents(p.get("amount"), o, "order tax portion")
+        names[pct] = p.get("name")
     if not portions:
-        return
+        return names
     total = sum(portions.values())
     if total != order_tax:
         raise Reject(f"order tax portions sum to {fmt(total, o.digits)} but taxedPrice totalGross - totalNet is "
                      f"{fmt(order_tax, o.digits)}")
-    if any(x.subrates for x in lines):
-        return
-    by_rate: dict[Decimal, int] = {}
-    for x in lines:
-        by_rate[x.percent] = by_rate.get(x.percent, 0) + x.tax
-    for pct in portions.keys() | {p for p, t in by_rate.items() if t}:
-        if portions.get(pct, 0) != by_rate.get(pct, 0):
+    if subrates:
+        return names
+    for pct in portions.keys() | {p for p, g in groups.items() if g[0]}:
+        line_tax = groups[pct][0] if pct in groups else 0
+        if portions.get(pct, 0) != line_tax:
             raise Reject(f"order tax portion at {pct}% is {fmt(portions.get(pct, 0), o.digits)} but the lines' tax at "
-                         f"{pct}% is {fmt(by_rate.get(pct, 0), o.digits)}")
+                         f"{pct}% is {fmt(line_tax, o.digits)}")
+    return names
 
 
 def resolve_store(order: Mapping[str, Any], cfg: MappingConfig) -> StoreRow:
@@ -341,21 +374,22 @@ def dec(minor: int, digits: int) -> Decimal:
 
 
 def item_payload(x: Line, digits: int, names: Mapping[str, str]) -> dict[str, Any]:
+    unit = _UNITS[digits]  # unit x minor units = dec(minor, digits), without a call per amount
     it: dict[str, Any] = {"type": x.item_type, "sku": x.sku, "quantity": x.quantity,
-                          "grossPaidPrice": dec(x.gross, digits), "taxAmount": dec(x.tax, digits),
+                          "grossPaidPrice": unit * x.gross, "taxAmount": unit * x.tax,
                           "taxPercent": x.percent, "articleNumber": x.article_number, "articleName": x.article_name}
     if x.article_group:
         it["articleGroup"] = x.article_group
     if x.awards_bonus is not None:
         it["awardsBonus"] = x.awards_bonus
     if x.discounts:
-        it["discounts"] = [{"value": dec(-v, digits), "type": t, "description": names.get(i) or i}
+        it["discounts"] = [{"value": unit * -v, "type": t, "description": names.get(i) or i}
                            for t, i, v in x.discounts]
     return it
 
 
 def payment_payload(p: Payment, value: int, digits: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": p.type, "value": dec(value, digits)}
+    out: dict[str, Any] = {"type": p.type, "value": _UNITS[digits] * value}
     if p.description:
         out["description"] = p.description
     if p.check_number:
@@ -363,28 +397,28 @@ def payment_payload(p: Payment, value: int, digits: int) -> dict[str, Any]:
     return out
 
 
-def tax_details(every: list[Line], digits: int, order: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    otp = (order or {}).get("taxedPrice") or {}
-    if any(x.subrates for x in every) and otp.get("taxPortions"):
-        return [{"description": p.get("name") or f"{rate_of(p['rate'], 'tax portion')[1]}%",
-                 "value": dec(p["amount"]["centAmount"], digits), "percent": rate_of(p["rate"], "tax portion")[1]}
-                for p in otp["taxPortions"]]
-    names = {rate_of(p.get("rate"), "tax portion")[1]: p.get("name") for p in otp.get("taxPortions") or ()}
-    groups: dict[Decimal, list[Any]] = {}
-    for x in every:
-        g = groups.get(x.percent)
-        if g is None:
-            g = groups[x.percent] = [0, 0, names.get(x.percent) or x.tax_name]
-        g[0] += x.tax
-        g[1] += x.gross
-    return [{"description": name or f"{pct}%", "value": dec(tax, digits), "percent": pct,
-             "totalIncludingTax": dec(gross, digits), "totalExcludingTax": dec(gross - tax, digits)}
-            for pct, (tax, gross, name) in sorted(groups.items())]
+def tax_details(p: PreparedOrder, order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One entry per tax percent from the groups `prepare_order` summed (named after the order's tax
+    portion at that rate, else the first line's tax rate); the order's portions as they are when a
+    line's tax rate has sub-rates (the lines cannot be split per sub-rate)."""
+    digits, unit = p.digits, _UNITS[p.digits]
+    otp = order.get("taxedPrice") or {}
+    if p.subrates and otp.get("taxPortions"):
+        return [{"description": t.get("name") or f"{rate_of(t['rate'], 'tax portion')[1]}%",
+                 "value": dec(t["amount"]["centAmount"], digits), "percent": rate_of(t["rate"], "tax portion")[1]}
+                for t in otp["taxPortions"]]
+    names = p.portion_names
+    return [{"description": names.get(pct) or first_name or f"{pct}%", "value": unit * tax, "percent": pct,
+             "totalIncludingTax": unit * gross, "totalExcludingTax": unit * (gross - tax)}
+            for pct, (tax, gross, first_name) in sorted(p.tax_groups.items())]
 
 
 def extra_data(p: PreparedOrder) -> list[dict[str, str]]:
-    pairs = (("channel", p.store.channel), ("country", p.country), ("locale", p.locale))
-    return [{"name": n, "value": v} for n, v in pairs if v]
+    # Voyado's extraData values are strings; a malformed document's non-string country/locale is left out
+    # rather than reaching the encoder (which refuses anything but str, int, Decimal).
+    return [{"name": name, "value": value} for name, value in
+            (("channel", p.store.channel), ("country", p.country), ("locale", p.locale))
+            if isinstance(value, str) and value]
 
 
 def purchase_payload(p: PreparedOrder, order: Mapping[str, Any], uid: str, ctx: MappingContext) -> dict[str, Any]:
@@ -399,7 +433,7 @@ def purchase_payload(p: PreparedOrder, order: Mapping[str, Any], uid: str, ctx: 
         "storeExternalId": p.store.store_external_id,
         "currency": p.currency,
         "totalGrossPrice": dec(p.total_gross, d),
-        "taxDetails": tax_details(every, d, order),
+        "taxDetails": tax_details(p, order),
         "paymentMethods": [payment_payload(x, x.value, d) for x in p.payments],
         "items": [item_payload(x, d, names) for x in every],
     }

@@ -63,7 +63,7 @@ def _amount(v: Any, digits: int, problems: list[str], where: str, field: str = "
 
 def receipt_problems(r: Mapping[str, Any]) -> list[str]:
     """Reasons this receipt payload must not be sent (empty = fine)."""
-    if not isinstance(r, Mapping):
+    if type(r) is not dict and not isinstance(r, Mapping):  # the exact type test first: ABC checks cost
         return ["the receipt is not an object"]
     try:
         if _clean(r):
@@ -89,7 +89,11 @@ def _text(v: Any) -> bool:
 
 def _clean(r: Mapping[str, Any]) -> bool:
     """The same rules as `_problems` for a well-formed receipt, without building messages: True only
-    when nothing is wrong (any doubt, exception or mismatch falls back to `_problems`, which explains)."""
+    when nothing is wrong (any doubt, exception or mismatch falls back to `_problems`, which explains).
+
+    This runs for every receipt on the hot path, so the common case is written out inline: a `Decimal`
+    amount that already has the currency's exponent passes with one ``quantize``; anything else goes
+    through `_exact` (ints become `Decimal`, the rest raises and falls back)."""
     if not (_text(r["uniqueReceiptId"]) and _text(r["receiptNumber"]) and _text(r["createdDate"])
             and _text(r["storeExternalId"])):
         return False
@@ -99,20 +103,34 @@ def _clean(r: Mapping[str, Any]) -> bool:
     c = r["contact"]
     if not (c["matchKey"] and c["matchKeyType"]):
         return False
-    total = _exact(r["totalGrossPrice"], exp)
+    total = r["totalGrossPrice"]
+    if type(total) is not Decimal or total.quantize(exp) != total:
+        total = _exact(total, exp)
     items = r["items"]
     if type(items) is not list or not items:
         return False
     gross_sum = tax_sum = _ZERO
     for it in items:
-        sign = _ITEM_TYPES[it["type"]]
+        kind = it["type"]
+        sign = _ITEM_TYPES[kind]
         q = it["quantity"]
-        if type(q) is not int or q == 0 or (sign == -1 and q > 0) or (it["type"] == "PURCHASE" and q < 0):
+        if type(q) is not int or q == 0 or (sign == -1 and q > 0) or (kind == "PURCHASE" and q < 0):
             return False
-        if not (_text(it["sku"]) and _text(it["articleNumber"]) and _text(it["articleName"])):
+        v = it["sku"]
+        if type(v) is not str or not v.strip():
             return False
-        gross = _exact(it["grossPaidPrice"], exp)
-        tax = _exact(it["taxAmount"], exp)
+        v = it["articleNumber"]
+        if type(v) is not str or not v.strip():
+            return False
+        v = it["articleName"]
+        if type(v) is not str or not v.strip():
+            return False
+        gross = it["grossPaidPrice"]
+        if type(gross) is not Decimal or gross.quantize(exp) != gross:
+            gross = _exact(gross, exp)
+        tax = it["taxAmount"]
+        if type(tax) is not Decimal or tax.quantize(exp) != tax:
+            tax = _exact(tax, exp)
         pct = it["taxPercent"]
         if type(pct) not in (Decimal, int) or not _ZERO <= pct <= _HUNDRED or abs(tax) > abs(gross):
             return False
@@ -134,7 +152,10 @@ def _clean(r: Mapping[str, Any]) -> bool:
     for p in payments:
         if not p["type"]:
             return False
-        paid += _exact(p["value"], exp)
+        v = p["value"]
+        if type(v) is not Decimal or v.quantize(exp) != v:
+            v = _exact(v, exp)
+        paid += v
     if paid != total:
         return False
     details = r.get("taxDetails")

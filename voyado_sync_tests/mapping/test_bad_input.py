@@ -175,3 +175,25 @@ def test_random_corruption_never_escapes_and_never_sends_wrong_money(ctx, edits)
         assert purchase.payload["totalGrossPrice"] == Decimal("299.00")
         assert [i["grossPaidPrice"] for i in purchase.payload["items"]] == [Decimal("200.00"), Decimal("50.00"),
                                                                               Decimal("49.00")]
+
+
+def test_non_string_country_never_reaches_the_payload_encoder():
+    from voyado_sync.mapping.frame import order_results, results_frame
+    from voyado_sync.mapping.models import dumps
+    from voyado_sync.sandbox.generator import GeneratorConfig, generate
+
+    ds = generate(GeneratorConfig(seed=5, persons=20, orders=40))
+    payments = {p["id"]: p for p in ds.payments}
+    orders = [o for o in ds.orders if o.get("paymentState") == "Paid"]
+    for o in orders:
+        o["country"] = 0.25
+        for ref in o["paymentInfo"]["payments"]:  # as extraction reads them: expanded
+            ref["obj"] = payments[ref["id"]]
+    results = order_results(orders)
+    assert any(r.ok for r in results)
+    for r in results:
+        if r.ok:
+            names = {e["name"] for e in r.payload.get("extraData", [])}
+            assert "country" not in names
+            dumps(r.payload)
+    results_frame(results)  # serializes every payload
