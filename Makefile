@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +31,9 @@ dev: install
 sandbox: install
 	$(BIN)/voyado-sync sandbox
 
+## Benchmarks print figures and end with one JSON line; the identity one compares with Splink (bench extra).
 bench: install
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/push.py
 	$(BIN)/python benchmarks/identity.py
