@@ -108,7 +108,10 @@ def voyado_contacts(context: dg.AssetExecutionContext, config: VoyadoContactsCon
     key = context.partition_key
     start, end = partition_window_utc(key)
     end = min(end, datetime.now(timezone.utc))
-    full = config.full or key == daily_partitions.get_first_partition_key()
+    # The first load (the first partition, or no contacts read yet: a backfill that starts mid-range)
+    # reads every contact, so identity resolution knows contacts created before the window.
+    full = (config.full or key == daily_partitions.get_first_partition_key()
+            or not partition_store.store().partitions(CONTACTS_DATASET))
     client = engage.client()
     before = client.stats.snapshot()
     try:

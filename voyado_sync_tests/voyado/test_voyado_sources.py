@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import dagster as dg
+import pandas as pd
 
 from voyado_sync.defs.voyado_sources import (CONTACTS_DATASET, voyado_contacts, voyado_target_audiences)
 from voyado_sync.partitions import daily_partitions
@@ -41,6 +42,8 @@ def _resources(engage_server, tmp_path) -> dict:
 
 def test_contacts_partition_reads_the_days_changes_into_parquet(engage_server, engage, tmp_path, sync_home):
     ids = _seed(engage)
+    # Contacts were read before (an earlier partition exists), so this day reads only its changes.
+    PartitionStore(tmp_path).write_frame(CONTACTS_DATASET, FIRST, pd.DataFrame({"id": pd.Series([], dtype=str)}))
     result = dg.materialize([voyado_contacts], resources=_resources(engage_server, tmp_path), partition_key=DAY)
     assert result.success
     meta = result.asset_materializations_for_node("voyado__contacts")[0].metadata
@@ -93,3 +96,13 @@ def test_target_audiences_asset(engage_server, engage, tmp_path, sync_home):
     assert result.success
     df = PartitionStore(tmp_path).read("voyado/target_audiences")
     assert sorted(df["name"]) == sorted(a["name"] for a in engage._automation.target_audiences)
+
+
+def test_a_first_load_that_starts_mid_range_reads_every_contact(engage_server, engage, tmp_path, sync_home):
+    ids = _seed(engage)
+    result = dg.materialize([voyado_contacts], resources=_resources(engage_server, tmp_path), partition_key=DAY)
+    meta = result.asset_materializations_for_node("voyado__contacts")[0].metadata
+    assert meta["mode"].value == "full"
+    # Everything created up to the window's end, not the contact created the next day.
+    assert sorted(PartitionStore(tmp_path).read(CONTACTS_DATASET, [DAY])["id"]) == sorted(
+        [ids["old"], ids["new"], ids["upd"]])
