@@ -132,8 +132,8 @@ def test_faults_everywhere_still_leave_voyado_with_exactly_the_expected_receipts
         assert str(held["receipt"]["totalGrossPrice"]) == str(mapped["totalGrossPrice"])
 
 
-def test_registered_customers_become_contacts_in_bulk_and_singly_without_duplicates(world, monkeypatch):
-    monkeypatch.setenv("VOYADO_CONTACTS_BULK_MIN", "4")  # large store groups go through the bulk endpoint
+def test_registered_customers_become_contacts_through_the_bulk_endpoint_without_duplicates(world, monkeypatch):
+    monkeypatch.setenv("VOYADO_CONTACTS_BULK_MIN", "1")  # every store group goes through the bulk endpoint
     day, boxes = world["day"], world["boxes"]
     assert run_daily(world, day).success
     payload = world["store"].read("voyado/contacts_payload", [day])
