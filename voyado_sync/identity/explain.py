@@ -11,8 +11,10 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from voyado_sync.identity.keys import isin
+from voyado_sync.identity.keys import as_arrow, as_objects, index_in, isin
 from voyado_sync.identity.resolve import BLOCKED, CONFLICT, INVALID, MERGED, SHARED, Resolution
 from voyado_sync.identity.stable_ids import IdAssignment
 from voyado_sync.privacy import _key, hash_value
@@ -23,22 +25,51 @@ DECISION_COLUMNS = ["run_seq", "decision", "profile_id", "rule", "id_type", "val
 
 def hash_values(id_types, values) -> np.ndarray:
     """``privacy.hash_value`` over (type, value) pairs, each distinct pair computed once; the keyed
-    HMAC is the same, only the key lookup is hoisted out of the loop (asserted equal in tests)."""
-    t = np.asarray(id_types, dtype=object)
-    v = np.asarray(values, dtype=object)
-    if not len(t):
+    HMAC is the same, only the key lookup is hoisted out of the loop (asserted equal in tests).
+    The "type:value" texts are built and de-duplicated in Arrow and reach Python as bytes, ready
+    for the digest: no per-row string objects."""
+    if not len(id_types):
         return np.array([], dtype=object)
-    codes, uniq = pd.factorize(pd.Series(t).astype(str) + ":" + pd.Series(v).astype(str))
+    t, v = as_arrow(id_types), as_arrow(values)
+    if t is None or v is None or t.null_count or v.null_count:
+        # Non-text or missing values: hash their str() like hash_value(str(value)) does.
+        t, v = (pa.array(pd.Series(np.asarray(x, dtype=object)).astype(str).to_numpy(dtype=object), pa.large_string())
+                for x in (id_types, values))
+    enc = pc.binary_join_element_wise(t, v, pa.scalar(":", pa.large_string())).dictionary_encode()
     key = _key()
     digest = hmac.digest
-    hashed = np.array(["h:" + digest(key, u.encode(), "sha256").hex()[:16] for u in uniq], dtype=object)
-    return hashed[codes]
+    hashed = np.array(["h:" + digest(key, u, "sha256").hex()[:16]
+                       for u in enc.dictionary.cast(pa.large_binary()).to_pylist()], dtype=object)
+    return hashed[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+class _ProfileOf:
+    """Record -> profile id of this run, by record position or key, without a million-key Python index."""
+
+    def __init__(self, assignment: pd.DataFrame) -> None:
+        self.keys = assignment["record_key"]
+        self.pids = as_arrow(assignment["profile_id"])
+        self._series: pd.Series | None = None
+
+    def at(self, positions) -> np.ndarray:
+        pos = np.asarray(positions, dtype=np.int64)
+        return self.pids.take(pa.array(pos, mask=pos < 0)).to_numpy(zero_copy_only=False).astype(object)
+
+    def of(self, keys) -> np.ndarray:
+        out = self.at(index_in(keys, self.keys))
+        out[pd.isna(out)] = None
+        return out
+
+    def series(self) -> pd.Series:
+        if self._series is None:
+            self._series = pd.Series(self.pids.to_numpy(zero_copy_only=False).astype(object),
+                                     index=as_objects(self.keys))
+        return self._series
 
 
 def decisions(res: Resolution, ids: IdAssignment, run_seq: int,
               prev_edges: pd.DataFrame | None = None) -> pd.DataFrame:
-    profile_of = pd.Series(ids.assignment["profile_id"].to_numpy(dtype=object),
-                           index=ids.assignment["record_key"].to_numpy(dtype=object))
+    profile_of = _ProfileOf(ids.assignment)
     edges = res.edges
     parts = [_merges(res.links, profile_of), _refusals(edges, profile_of), _conflicts(res.conflicts, profile_of),
              _shared(res.shared), _changes(ids, edges, prev_edges, profile_of)]
@@ -48,18 +79,20 @@ def decisions(res: Resolution, ids: IdAssignment, run_seq: int,
     return out[DECISION_COLUMNS]
 
 
-def _merges(links: pd.DataFrame, profile_of: pd.Series) -> pd.DataFrame:
+def _merges(links: pd.DataFrame, profile_of: _ProfileOf) -> pd.DataFrame:
     """One row per identifier value that links two or more records."""
     if not len(links):
         return pd.DataFrame(columns=DECISION_COLUMNS)
+    pid = (profile_of.at(links["first_rec"].to_numpy()) if "first_rec" in links.columns
+           else profile_of.of(links["first_record"]))
     return pd.DataFrame({
-        "decision": "merge", "profile_id": profile_of.reindex(links["first_record"].to_numpy()).to_numpy(dtype=object),
+        "decision": "merge", "profile_id": pid,
         "rule": ("link:" + links["id_type"]).to_numpy(dtype=object), "id_type": links["id_type"].to_numpy(dtype=object),
         "value_hash": hash_values(links["id_type"], links["value"]),
         "record_count": links["record_count"].to_numpy(), "evidence": links["sources"].to_numpy(dtype=object)})
 
 
-def _refusals(edges: pd.DataFrame, profile_of: pd.Series) -> pd.DataFrame:
+def _refusals(edges: pd.DataFrame, profile_of: _ProfileOf) -> pd.DataFrame:
     """Blocked and invalid values: one row per (type, reason, value) with how many records carried it."""
     r = edges.loc[edges["outcome"].isin([BLOCKED, INVALID]).to_numpy(),
                   ["record_key", "id_type", "raw_value", "outcome", "rule"]].copy()
@@ -72,23 +105,24 @@ def _refusals(edges: pd.DataFrame, profile_of: pd.Series) -> pd.DataFrame:
     agg = g.agg(record_count=("record_key", "nunique"), record_key=("record_key", "first")).reset_index()
     return pd.DataFrame({
         "decision": agg["outcome"].to_numpy(dtype=object),
-        "profile_id": profile_of.reindex(agg["record_key"].to_numpy()).to_numpy(dtype=object),
+        "profile_id": profile_of.of(agg["record_key"]),
         "rule": agg["rule"].to_numpy(dtype=object), "id_type": agg["id_type"].to_numpy(dtype=object),
         "value_hash": hash_values(agg["id_type"], agg["raw"]), "record_count": agg["record_count"].to_numpy(),
         "evidence": None})
 
 
-def _conflicts(conflicts: pd.DataFrame, profile_of: pd.Series) -> pd.DataFrame:
+def _conflicts(conflicts: pd.DataFrame, profile_of: _ProfileOf) -> pd.DataFrame:
     if not len(conflicts):
         return pd.DataFrame(columns=DECISION_COLUMNS)
-    lookup = profile_of.to_dict() if len(profile_of) < 2 * len(conflicts) + 1000 else None
+    firsts = sorted({side[0] for sides in conflicts["sides"] for side in sides})
+    lookup = dict(zip(firsts, profile_of.of(np.asarray(firsts, dtype=object))))
     rows = []
     for c in conflicts.itertuples(index=False):
         sides = []
         for side in c.sides:
             src = Counter(k.split(":", 1)[0] for k in side)
             first = side[0]
-            pid = lookup.get(first) if lookup is not None else profile_of.get(first)
+            pid = lookup.get(first)
             sides.append({"profile_id": pid, "records": len(side), "sources": dict(sorted(src.items())),
                           "sample": side[:3]})
         rows.append({"decision": "conflict", "profile_id": sides[0]["profile_id"], "rule": c.rule,
@@ -110,14 +144,15 @@ def _shared(shared: pd.DataFrame) -> pd.DataFrame:
 
 
 def _changes(ids: IdAssignment, edges: pd.DataFrame, prev_edges: pd.DataFrame | None,
-             profile_of: pd.Series) -> pd.DataFrame:
+             profile_of: _ProfileOf) -> pd.DataFrame:
     """Profile-level decisions against the previous run: merged (with aliases), split (with the lost
     links that explain it), anchor moved. New profiles of a first run are not logged one by one."""
     ch = ids.changes[ids.changes["change"] != "new"]
     if not len(ch):
         return pd.DataFrame(columns=DECISION_COLUMNS)
     splits = ch[ch["change"] == "split"]
-    lost_by_pid = _lost_links(splits, edges, prev_edges, profile_of) if len(splits) and prev_edges is not None else {}
+    lost_by_pid = (_lost_links(splits, edges, prev_edges, profile_of.series())
+                   if len(splits) and prev_edges is not None else {})
     rows = []
     for c in ch.itertuples(index=False):
         ev: dict = {"from": list(c.from_ids), "detail": c.detail}

@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from voyado_sync.identity.keys import as_arrow, as_objects, index_in
 from voyado_sync.identity.resolve import CONFLICT, MERGED, SHARED
 from voyado_sync.identity.rules import IdentityRules
 from voyado_sync.identity.stable_ids import record_hash
@@ -30,67 +32,100 @@ GOLDEN_ATTRS = ["first_name", "last_name", "country"]
 PROFILE_COLUMNS_OUT = ["profile_id", "record_count", "updated_at", "sources", *GOLDEN_ATTRS, *GOLDEN_IDS.values(),
                        *LIST_COLUMNS.values(), "identifier_count"]
 _NEVER = np.iinfo(np.int64).max
+_SLICE = 200_000
 
 
 def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.DataFrame,
-                    rules: IdentityRules) -> pd.DataFrame:
+                    rules: IdentityRules, record_hashes: np.ndarray | None = None,
+                    values: pd.Index | None = None) -> pd.DataFrame:
     """``assignment``: record_key, profile_id. ``records``: RECORD_COLUMNS. ``edges``: identifier rows
-    with record_key, id_type, value, outcome (and optionally ``rec``: row of ``assignment``)."""
-    akeys = pd.Index(assignment["record_key"])
+    with record_key, id_type, value, outcome (and optionally ``rec``: row of ``assignment``, and
+    ``val``: position in ``values``, the distinct normalized values). ``record_hashes``: record_hash of
+    ``records`` keys when the caller has it."""
     prof_of_a, pids = pd.factorize(assignment["profile_id"])
     n_prof = len(pids)
-    # Records -> assignment rows.
-    rpos = akeys.get_indexer(records["record_key"])
-    keep = rpos >= 0
-    rec = records[keep]
-    prof = prof_of_a[rpos[keep]]
-    srank = rec["source"].map(rules.source_rank).fillna(99).to_numpy(np.int64)
+    # Records -> assignment rows (usually the same rows in the same order: checked, not assumed).
+    a_keys, r_keys = as_arrow(assignment["record_key"]), as_arrow(records["record_key"])
+    aligned = (len(assignment) == len(records) and a_keys is not None and r_keys is not None
+               and pc.all(pc.equal(a_keys, r_keys)).as_py() is True)
+    if aligned:
+        rpos, rec = np.arange(len(records)), records
+    else:
+        rpos = index_in(records["record_key"], assignment["record_key"])
+        keep = rpos >= 0
+        rpos, rec = rpos[keep], records[keep]
+        record_hashes = None if record_hashes is None else np.asarray(record_hashes)[keep]
+    prof = prof_of_a[rpos]
+    sc, su = pd.factorize(rec["source"])
+    srank = np.array([rules.source_rank.get(x, 99) for x in su] + [99], dtype=np.int64)[sc]
     ts = pd.to_datetime(rec["observed_at"], utc=True, errors="coerce")
     tsec = ts.to_numpy(dtype="datetime64[s]").astype(np.int64)
     has_t = ts.notna().to_numpy()
     # Score: lower is better (source rank, then newest first, unknown times last).
     score = srank * (np.int64(1) << 40) + np.where(has_t, (np.int64(1) << 39) - tsec, (np.int64(1) << 40) - 1)
-    rh = record_hash(rec["record_key"])
+    rh = record_hash(as_objects(rec["record_key"])) if record_hashes is None else record_hashes
     order = np.lexsort((rh, score, prof))
     prof_sorted = prof[order]
 
     out = pd.DataFrame(index=pd.RangeIndex(n_prof))
-    out["profile_id"] = np.asarray(pids, dtype=object)
+    out["profile_id"] = pids.array if isinstance(pids.dtype, pd.StringDtype) else np.asarray(pids, dtype=object)
     out["record_count"] = np.bincount(prof, minlength=n_prof)
     t_max = np.full(n_prof, np.iinfo(np.int64).min, dtype=np.int64)
     _group_max(t_max, prof[has_t], tsec[has_t])
     out["updated_at"] = pd.to_datetime(np.where(t_max == np.iinfo(np.int64).min, np.datetime64("NaT"),
                                                 t_max.astype("datetime64[s]")), utc=True)
-    out["sources"] = _source_mix(prof, rec["source"], n_prof)
+    out["sources"] = _source_mix(prof, sc, [str(x) for x in su], n_prof)
     for attr in GOLDEN_ATTRS:
-        vals = rec[attr].to_numpy(dtype=object)[order]
-        ok = pd.notna(vals)
-        if ok.any():
-            ok[ok] = pd.Series(vals[ok], dtype=object).astype(str).str.strip().to_numpy() != ""
-        out[attr] = _first_per_group(prof_sorted, vals, ok, n_prof)
+        # Blank test on each distinct value once; only the winners become Python objects.
+        codes, uniq = pd.factorize(rec[attr])
+        filled = np.array([str(u).strip() != "" for u in uniq] + [False], dtype=bool)
+        ok = filled[codes][order]
+        win = _first_pos_per_group(prof_sorted, ok, n_prof)
+        col = np.full(n_prof, None, dtype=object)
+        has = win >= 0
+        col[has] = np.asarray(uniq, dtype=object)[codes[order[win[has]]]]
+        out[attr] = col
 
     # Identifiers usable on the profile's records.
-    usable = edges["outcome"].isin([MERGED, SHARED, CONFLICT]).to_numpy()
-    e = edges[usable]
-    erec = (e["rec"].to_numpy() if "rec" in e.columns else akeys.get_indexer(e["record_key"]))
+    sel_all = np.flatnonzero(edges["outcome"].isin([MERGED, SHARED, CONFLICT]).to_numpy())
+    erec = (edges["rec"].to_numpy()[sel_all] if "rec" in edges.columns
+            else index_in(edges["record_key"].iloc[sel_all], assignment["record_key"]))
     eprof = prof_of_a[erec]
-    etype = e["id_type"].to_numpy(dtype=object)
-    evalue = e["value"].to_numpy(dtype=object)
-    vcode, vuniq = pd.factorize(evalue)
-    vhash = pd.util.hash_array(np.asarray(vuniq, dtype=object)).view(np.int64)[vcode]
+    tcodes, tnames = pd.factorize(edges["id_type"])
+    tcodes = tcodes[sel_all]
+    if "val" in edges.columns and values is not None:
+        vcode = edges["val"].to_numpy()[sel_all]
+        # Compact the codes to the values in use (hashes and lists touch only those).
+        vcode, used = pd.factorize(vcode)
+        vuniq = values.take(used)
+    else:
+        vcode, vuniq = pd.factorize(edges["value"].iloc[sel_all])
+        vuniq = pd.Index(vuniq)
+    v_arrow = as_arrow(vuniq)
+    if v_arrow is None:  # not all strings (hand-built input): let Arrow render them as text
+        v_arrow = pa.array([None if pd.isna(x) else str(x) for x in as_objects(vuniq)], type=pa.large_string())
+    # Hashed in slices: the Python strings hash_array needs live only for one slice at a time.
+    vhash_u = np.concatenate([np.zeros(0, np.int64)] + [
+        pd.util.hash_array(as_objects(vuniq[i:i + _SLICE])).view(np.int64) for i in range(0, len(vuniq), _SLICE)])
+    vhash = vhash_u[vcode]
     # Per record score of its edges (merged values first, then the record's survivorship score).
-    rscore = np.full(len(akeys), _NEVER, dtype=np.int64)
-    rscore[rpos[keep]] = score
-    escore = np.where(e["outcome"].to_numpy(dtype=object) == MERGED, 0, np.int64(1) << 45) + rscore[erec]
-    tcodes, tnames = pd.factorize(etype)
-    for t_i, id_type in enumerate(tnames):
+    rscore = np.full(len(prof_of_a), _NEVER, dtype=np.int64)
+    rscore[rpos] = score
+    merged = (edges["outcome"].iloc[sel_all] == MERGED).to_numpy(dtype=bool)
+    escore = np.where(merged, 0, np.int64(1) << 45) + rscore[erec]
+    for t_i in np.unique(tcodes):
+        id_type = tnames[t_i]
         sel = np.flatnonzero(tcodes == t_i)
-        p, sc, vh = eprof[sel], escore[sel], vhash[sel]
-        o = np.lexsort((vh, sc, p))
+        p, sc_, vh = eprof[sel], escore[sel], vhash[sel]
+        o = np.lexsort((vh, sc_, p))
         if id_type in GOLDEN_IDS:
-            out[GOLDEN_IDS[id_type]] = _first_per_group(p[o], evalue[sel][o], np.ones(len(o), bool), n_prof)
+            win = _first_pos_per_group(p[o], np.ones(len(o), bool), n_prof)
+            col = np.full(n_prof, None, dtype=object)
+            has = win >= 0
+            col[has] = v_arrow.take(pa.array(vcode[sel][o][win[has]], type=pa.int64())).to_numpy(zero_copy_only=False)
+            out[GOLDEN_IDS[id_type]] = col
         if id_type in LIST_COLUMNS:
-            out[LIST_COLUMNS[id_type]] = _lists(p, vcode[sel], vh, evalue[sel], n_prof)
+            out[LIST_COLUMNS[id_type]] = _lists(p, vcode[sel], vh, v_arrow, n_prof)
     for id_type, col in GOLDEN_IDS.items():
         if col not in out.columns:
             out[col] = None
@@ -98,11 +133,23 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
     for col in LIST_COLUMNS.values():
         if col not in out.columns:
             empty = empty if empty is not None else _lists(np.array([], np.int64), np.array([], np.int64),
-                                                           np.array([], np.int64), np.array([], object), n_prof)
+                                                           np.array([], np.int64), pa.array([], pa.string()), n_prof)
             out[col] = empty
-    distinct = pd.unique(eprof.astype(np.int64) * np.int64(len(vuniq) + 1) + vcode) if len(eprof) else np.array([], np.int64)
-    out["identifier_count"] = np.bincount(distinct // np.int64(len(vuniq) + 1), minlength=n_prof) if len(distinct) else 0
+    width = np.int64(len(vuniq) + 1)
+    distinct = pd.unique(eprof.astype(np.int64) * width + vcode) if len(eprof) else np.array([], np.int64)
+    out["identifier_count"] = np.bincount(distinct // width, minlength=n_prof) if len(distinct) else 0
     return out[PROFILE_COLUMNS_OUT]
+
+
+def _first_pos_per_group(groups_sorted: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
+    """Position (in sorted order) of the first ``ok`` row of each group; -1 where a group has none."""
+    out = np.full(n, -1, dtype=np.int64)
+    pos = np.flatnonzero(ok)
+    g = groups_sorted[pos]
+    if len(g):
+        first = np.concatenate([[True], g[1:] != g[:-1]])
+        out[g[first]] = pos[first]
+    return out
 
 
 def _group_max(acc: np.ndarray, groups: np.ndarray, values: np.ndarray) -> None:
@@ -110,20 +157,8 @@ def _group_max(acc: np.ndarray, groups: np.ndarray, values: np.ndarray) -> None:
     acc[s.index.to_numpy()] = s.to_numpy()
 
 
-def _first_per_group(groups_sorted: np.ndarray, values_sorted: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
-    """The first ``ok`` value of each group in sorted order (None where a group has none)."""
-    out = np.full(n, None, dtype=object)
-    g, v = groups_sorted[ok], values_sorted[ok]
-    if len(g):
-        first = np.concatenate([[True], g[1:] != g[:-1]])
-        out[g[first]] = v[first]
-    return out
-
-
-def _source_mix(prof: np.ndarray, sources: pd.Series, n_prof: int) -> np.ndarray:
+def _source_mix(prof: np.ndarray, scode: np.ndarray, names: list[str], n_prof: int) -> np.ndarray:
     """"ct_customer=1,ct_order=4" per profile, built once per distinct mix."""
-    scode, snames = pd.factorize(sources)
-    names = [str(x) for x in snames]
     order = np.argsort(names)
     ns = len(names)
     if not ns:
@@ -137,14 +172,15 @@ def _source_mix(prof: np.ndarray, sources: pd.Series, n_prof: int) -> np.ndarray
     return text[codes]
 
 
-def _lists(prof: np.ndarray, vcode: np.ndarray, vhash: np.ndarray, values: np.ndarray, n_prof: int) -> pd.Series:
+def _lists(prof: np.ndarray, vcode: np.ndarray, vhash: np.ndarray, values: pa.Array, n_prof: int) -> pd.Series:
     """Distinct values per profile as an Arrow list column (zero-copy, no per-row objects)."""
     if len(prof):
         key = prof.astype(np.int64) * np.int64(vcode.max() + 1) + vcode
         first = np.flatnonzero(~pd.Series(key).duplicated().to_numpy())
-        prof, vhash, values = prof[first], vhash[first], values[first]
+        prof, vhash, vcode = prof[first], vhash[first], vcode[first]
         o = np.lexsort((vhash, prof))
-        prof, values = prof[o], values[o]
+        prof, vcode = prof[o], vcode[o]
     offsets = np.searchsorted(prof, np.arange(n_prof + 1)).astype(np.int32)
-    arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.string()))
+    flat = values.take(pa.array(vcode, type=pa.int64())).cast(pa.string()) if len(vcode) else pa.array([], pa.string())
+    arr = pa.ListArray.from_arrays(pa.array(offsets), flat)
     return pd.Series(pd.arrays.ArrowExtensionArray(arr))

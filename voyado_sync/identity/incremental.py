@@ -23,7 +23,7 @@ import pandas as pd
 
 from voyado_sync.identity.explain import decisions as build_decisions
 from voyado_sync.identity.golden import golden_profiles
-from voyado_sync.identity.keys import as_objects, isin
+from voyado_sync.identity.keys import as_objects, index_in, isin, rows
 from voyado_sync.identity.normalize import normalize_identifiers
 from voyado_sync.identity.records import IDENTIFIER_COLUMNS, RECORD_COLUMNS, IdentityInput
 from voyado_sync.identity.resolve import SHARED, gc_paused, resolve
@@ -85,6 +85,14 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
         return full_run(graph_with_changes(graph, changes, removed), rules, previous=graph)
     g_recs, g_edges = graph.records, graph.edges
     new_recs = changes.records[RECORD_COLUMNS]
+    unit = g_recs["observed_at"].dtype
+    if isinstance(unit, pd.DatetimeTZDtype) and new_recs["observed_at"].dtype != unit:
+        # The stored records' time unit when that loses nothing: otherwise every splice below
+        # re-casts the whole graph to the finer unit.
+        ts = pd.to_datetime(new_recs["observed_at"], utc=True)
+        coarse = ts.astype(unit)
+        if (coarse.isna() == ts.isna()).all() and (coarse[ts.notna()] == ts[ts.notna()]).all():
+            new_recs = new_recs.assign(observed_at=coarse)
     removed_keys = np.asarray(removed or [], dtype=object)
     # One string pass over the records; everything after works on component labels (ints).
     rec_hit = isin(g_recs["record_key"], np.concatenate([as_objects(new_recs["record_key"]), removed_keys]))
@@ -117,8 +125,8 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
         comps = np.asarray(changed_comps, dtype=np.int64)
     rec_region = np.isin(g_recs["component"].to_numpy(), comps)
     edge_region = np.isin(e_comp, comps)
-    region_recs = g_recs[rec_region]
-    region_edges = g_edges[edge_region]
+    region_recs = rows(g_recs, rec_region)
+    region_edges = rows(g_edges, edge_region)
     stay_r = ~isin(region_recs["record_key"], changed)
     stay_e = ~isin(region_edges["record_key"], changed)
     sub_recs = pd.concat([region_recs.loc[stay_r, RECORD_COLUMNS], new_recs], ignore_index=True)
@@ -131,7 +139,7 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
         prev_shared = prev_shared.merge(touched, how="left", indicator=True)
         prev_shared = prev_shared[prev_shared["_merge"] == "left_only"][["id_type", "value"]]
     return _recompute(graph, sub_recs, sub_edges, rules, forced_shared=prev_shared,
-                      keep_records=g_recs[~rec_region], keep_edges=g_edges[~edge_region], mode="incremental",
+                      keep_records=rows(g_recs, ~rec_region), keep_edges=rows(g_edges, ~edge_region), mode="incremental",
                       prev_rows=region_recs, prev_edges=region_edges, removed=changed.difference(pd.Index(upsert)))
 
 
@@ -154,30 +162,33 @@ def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFram
                     prev_edges: pd.DataFrame, removed: pd.Index) -> RunResult:
     run_seq = graph.run_seq + 1
     recs = recs.drop_duplicates("record_key", keep="last").reset_index(drop=True)
-    inside = isin(edges["record_key"], recs["record_key"])
-    edges = (edges if inside.all() else edges[inside]).reset_index(drop=True)
-    res = resolve(edges, rules, record_keys=recs["record_key"], forced_shared=forced_shared)
+    # Record positions are the currency from here on: every identifier row learns its record's row
+    # once (an Arrow hash lookup), and clusters, ids, golden records and decisions follow recs order.
+    keys = recs["record_key"]
+    erec = index_in(edges["record_key"], keys)
+    inside = erec >= 0
+    if not inside.all():
+        edges, erec = edges[inside], erec[inside]
+    edges = edges.reset_index(drop=True)
+    res = resolve(edges, rules, record_keys=keys, forced_shared=forced_shared, rec_codes=erec)
     clusters = res.clusters
+    h = record_hash(as_objects(keys))   # once: the anchors, survivorship and component labels all use it
     # Component label = smallest record hash in it: global, so partial recomputes can be spliced in.
-    h = record_hash(clusters["record_key"])
-    comp_label = pd.Series(h).groupby(clusters["component"].to_numpy()).transform("min").to_numpy()
-    src = pd.Series(recs["source"].to_numpy(dtype=object), index=recs["record_key"].to_numpy(dtype=object))
-    sources = src.reindex(clusters["record_key"].to_numpy()).to_numpy(dtype=object)
+    comp = clusters["component"].to_numpy()
+    comp_min = np.full(comp.max() + 1 if len(comp) else 0, np.iinfo(np.int64).max, dtype=np.int64)
+    _group_min(comp_min, comp, h)
+    comp_label = comp_min[comp]
 
     previous = prev_rows[["record_key", "profile_id"]]
     involved = previous["profile_id"].unique()
     prev_profiles = graph.profiles[isin(graph.profiles["profile_id"], involved)]
     used = np.concatenate([as_objects(graph.profiles["profile_id"]), as_objects(graph.aliases["alias_id"])])
-    ids = assign_stable_ids(clusters[["record_key", "cluster"]], sources, previous, prev_profiles, used, rules,
-                            run_seq)
-    pid = pd.Series(ids.assignment["profile_id"].to_numpy(dtype=object),
-                    index=ids.assignment["record_key"].to_numpy(dtype=object))
-    comp_of = pd.Series(comp_label, index=clusters["record_key"].to_numpy(dtype=object))
-    new_records = recs.assign(profile_id=pid.reindex(recs["record_key"].to_numpy()).to_numpy(dtype=object),
-                              component=comp_of.reindex(recs["record_key"].to_numpy()).to_numpy())
+    ids = assign_stable_ids(clusters[["record_key", "cluster"]], recs["source"], previous, prev_profiles, used,
+                            rules, run_seq, record_hashes=h)
+    new_records = recs.assign(profile_id=ids.assignment["profile_id"].array, component=comp_label)
     decisions = build_decisions(res, ids, run_seq, prev_edges=prev_edges if len(prev_edges) else None)
-    golden = golden_profiles(ids.assignment, recs, res.edges, rules)
-    contact_map = build_contact_map(golden, res, pid)
+    golden = golden_profiles(ids.assignment, recs, res.edges, rules, record_hashes=h, values=res.values)
+    contact_map = build_contact_map(golden, res, _contact_conflict_profiles(res, ids.assignment))
 
     # Previous ids that no longer name a profile: aliased now, or every record removed.
     live_ids = set(ids.profiles["profile_id"])
@@ -191,11 +202,12 @@ def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFram
     else:
         all_records = pd.concat([keep_records, new_records], ignore_index=True)
         all_edges = pd.concat([keep_edges, new_edges], ignore_index=True)
-        profiles = pd.concat([graph.profiles[~isin(graph.profiles["profile_id"], involved)], ids.profiles],
+        profiles = pd.concat([rows(graph.profiles, ~isin(graph.profiles["profile_id"], involved)), ids.profiles],
                              ignore_index=True)
         old_golden = graph.golden
         if len(old_golden):
-            old_golden = old_golden[~isin(old_golden["profile_id"], pd.Index(involved).append(pd.Index(list(live_ids))))]
+            old_golden = rows(old_golden, ~isin(old_golden["profile_id"], np.concatenate(
+                [as_objects(involved), np.asarray(list(live_ids), dtype=object)])))
             all_golden = pd.concat([old_golden, golden], ignore_index=True)
         else:
             all_golden = golden
@@ -206,6 +218,27 @@ def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFram
                      contact_map=contact_map, edges=new_edges, retired=sorted(gone_ids),
                      scope_keys=pd.Index(prev_rows["record_key"]).append(pd.Index(recs["record_key"])).append(
                          removed).unique() if mode != "full" else pd.Index(recs["record_key"]), mode=mode)
+
+
+def _group_min(acc: np.ndarray, groups: np.ndarray, values: np.ndarray) -> None:
+    if not len(groups):
+        return
+    o = np.lexsort((values, groups))
+    g = groups[o]
+    first = np.concatenate([[True], g[1:] != g[:-1]])
+    acc[g[first]] = values[o][first]
+
+
+def _contact_conflict_profiles(res, assignment: pd.DataFrame) -> pd.Series:
+    """Record key -> profile id for the few records named in duplicate-contact conflicts."""
+    c = res.conflicts
+    dup = c[c["rule"] == "limit:voyado_contact_id"] if len(c) else c
+    firsts = sorted({side[0] for sides in dup["sides"] for side in sides}) if len(dup) else []
+    if not firsts:
+        return pd.Series(dtype=object)
+    pos = index_in(np.asarray(firsts, dtype=object), assignment["record_key"])
+    pids = assignment["profile_id"].to_numpy(dtype=object)
+    return pd.Series([pids[p] if p >= 0 else None for p in pos], index=firsts, dtype=object)
 
 
 def _flatten_aliases(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:

@@ -1,12 +1,17 @@
-"""Membership tests on record keys and identifier values that stay fast on Arrow-backed strings.
+"""Membership tests and lookups on record keys and identifier values that stay fast on Arrow strings.
 
-pandas' ``isin`` on an Arrow string column converts the candidate set element by element in Python;
-with a million record keys that costs seconds. Hashing object arrays is a single C pass."""
+pandas' ``isin``/``get_indexer`` on an Arrow string column converts the candidate set element by
+element into Python strings; with a million record keys that costs seconds and hundreds of MB of
+short-lived objects. Arrow's own hash kernels (``is_in``, ``index_in``) answer the same question in
+one C++ pass without creating a single Python object, so string columns are handed to them as they
+are. Object arrays (small inputs, hand-built frames) are converted once."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def as_objects(values) -> np.ndarray:
@@ -15,10 +20,57 @@ def as_objects(values) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
+def as_arrow(values) -> pa.Array | None:
+    """``values`` as one Arrow large_string array (zero-copy for Arrow-backed pandas strings), or None
+    when they are not all strings/missing (the caller then falls back to object hashing)."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        arr = getattr(values.array, "_pa_array", None)
+        if arr is not None and (pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type)):
+            arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+            return arr.cast(pa.large_string()) if pa.types.is_string(arr.type) else arr
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+    elif isinstance(values, (pa.Array, pa.ChunkedArray)):
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        return arr.cast(pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
+    try:
+        return pa.array(as_objects(values), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+
+
 def isin(values, members) -> np.ndarray:
-    """Boolean mask: which of ``values`` are in ``members``."""
-    m = as_objects(members)
-    v = as_objects(values)
-    if not len(m) or not len(v):
-        return np.zeros(len(v), dtype=bool)
-    return pd.Series(v, dtype=object).isin(pd.Series(m, dtype=object)).to_numpy()
+    """Boolean mask: which of ``values`` are in ``members`` (missing values are never members)."""
+    n = len(values)
+    if not len(members) or not n:
+        return np.zeros(n, dtype=bool)
+    v, m = as_arrow(values), as_arrow(members)
+    if v is not None and m is not None:
+        return pc.is_in(v, value_set=m, skip_nulls=True).to_numpy(zero_copy_only=False)
+    return pd.Series(as_objects(values), dtype=object).isin(pd.Series(as_objects(members), dtype=object)).to_numpy()
+
+
+def index_in(values, keys) -> np.ndarray:
+    """Position of each of ``values`` in ``keys`` (unique), -1 where absent: a string get_indexer."""
+    n = len(values)
+    if not len(keys) or not n:
+        return np.full(n, -1, dtype=np.int64)
+    v, k = as_arrow(values), as_arrow(keys)
+    if v is not None and k is not None:
+        pos = pc.index_in(v, value_set=k, skip_nulls=True)
+        return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Index(as_objects(keys)).get_indexer(as_objects(values)).astype(np.int64)
+
+
+def str_array(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """An Arrow string array as pandas' default ``str`` column, without a trip through Python objects."""
+    if not pa.types.is_large_string(values.type):
+        values = values.cast(pa.large_string())
+    return pd.arrays.ArrowStringArray(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def rows(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """``df[mask]`` with a fresh RangeIndex, column by column: Arrow columns go through Arrow's
+    ``filter`` (a third of the time of the positional ``take`` pandas uses for a frame mask)."""
+    mask = np.asarray(mask, dtype=bool)
+    return pd.DataFrame({c: df[c].array[mask] for c in df.columns}, columns=df.columns)

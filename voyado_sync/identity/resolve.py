@@ -42,7 +42,9 @@ class Resolution:
     edges: pd.DataFrame      # input identifier rows + outcome, rule
     conflicts: pd.DataFrame  # id_type, value, rule, sides (list of lists of record keys)
     shared: pd.DataFrame     # id_type, value, strong_count
-    links: pd.DataFrame      # merged values linking >= 2 records: id_type, value, record_count, first_record, sources
+    links: pd.DataFrame      # merged values linking >= 2 records: id_type, value, record_count, first_record,
+    #                          first_rec (its row in clusters), sources
+    values: pd.Index | None = None  # distinct normalized values; edges["val"] indexes it (-1 = none)
 
 
 @contextmanager
@@ -59,23 +61,27 @@ def gc_paused():
 
 
 def resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
-            forced_shared: pd.DataFrame | None = None) -> Resolution:
+            forced_shared: pd.DataFrame | None = None, rec_codes: np.ndarray | None = None) -> Resolution:
     with gc_paused():
-        return _resolve(ids, rules, record_keys, forced_shared)
+        return _resolve(ids, rules, record_keys, forced_shared, rec_codes)
 
 
 def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
-             forced_shared: pd.DataFrame | None = None) -> Resolution:
+             forced_shared: pd.DataFrame | None = None, rec_codes: np.ndarray | None = None) -> Resolution:
     """``ids``: normalized identifier rows (record_key, id_type, value, status, reason); record keys are
     ``<source>:<id>``. ``record_keys``: every record (unique), a superset of the keys in ``ids``,
     including records without any usable identifier. ``forced_shared``: (id_type, value) known to be
-    shared from outside this subset (incremental)."""
+    shared from outside this subset (incremental). ``rec_codes``: each row's position in
+    ``record_keys`` when the caller already has it; ``clusters`` then follows ``record_keys`` order."""
     ids = ids.reset_index(drop=True)
-    r_all, rkeys = pd.factorize(ids["record_key"])
-    rkeys = pd.Index(rkeys)
-    if record_keys is not None and len(record_keys) != len(rkeys):
-        extra = pd.Index(record_keys).difference(rkeys)
-        rkeys = rkeys.append(extra)
+    if rec_codes is not None and record_keys is not None:
+        r_all, rkeys = np.asarray(rec_codes), pd.Index(record_keys)
+    else:
+        r_all, rkeys = pd.factorize(ids["record_key"])
+        rkeys = pd.Index(rkeys)
+        if record_keys is not None and len(record_keys) != len(rkeys):
+            extra = pd.Index(record_keys).difference(rkeys)
+            rkeys = rkeys.append(extra)
     n_rec = len(rkeys)
     r_all = r_all.astype(np.int64)
 
@@ -212,19 +218,22 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     rule_code[cand] = c_rule
     vid_all = np.full(len(ids), -1, dtype=np.int64)
     vid_all[cand] = vid_c
-    # rec/vid: integer positions (into `clusters` / distinct values) that let golden records and
-    # decisions work without touching strings again. Not persisted.
+    # rec/vid/val: integer positions (into `clusters`, distinct (type, value), distinct values) that let
+    # golden records and decisions work without touching strings again. Not persisted.
     edges = ids.assign(outcome=pd.Categorical.from_codes(out_code, categories=_OUTCOME_CODES),
                        rule=pd.Categorical.from_codes(rule_code, categories=rule_names),
-                       rec=r_all, vid=vid_all)
+                       rec=r_all, vid=vid_all, val=vc_all)
 
-    clusters = pd.DataFrame({"record_key": rkeys.to_numpy(dtype=object), "cluster": cluster, "component": rec_comp})
+    # The key column stays in its Arrow form: a round trip through Python objects costs seconds at 1M.
+    key_col = rkeys.array if isinstance(rkeys.dtype, pd.StringDtype) else rkeys.to_numpy(dtype=object)
+    clusters = pd.DataFrame({"record_key": key_col, "cluster": cluster, "component": rec_comp})
     conflicts_df = pd.DataFrame(conflicts, columns=["id_type", "value", "rule", "sides", "detail"])
     new_shared = is_shared & ~forced
     shared_df = pd.DataFrame({"id_type": [priority[t] for t in vid_type[new_shared]],
                               "value": vid_value[new_shared], "strong_count": shared_count[new_shared]})
     links = _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys, n_vid)
-    return Resolution(clusters=clusters, edges=edges, conflicts=conflicts_df, shared=shared_df, links=links)
+    return Resolution(clusters=clusters, edges=edges, conflicts=conflicts_df, shared=shared_df, links=links,
+                      values=pd.Index(vuniq))
 
 
 def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index, n_vid) -> pd.DataFrame:
@@ -237,7 +246,7 @@ def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index
     sel = (count >= 2)[e_v]
     e_r, e_v = e_r[sel], e_v[sel]
     if not len(e_v):
-        return pd.DataFrame(columns=["id_type", "value", "record_count", "first_record", "sources"])
+        return pd.DataFrame(columns=["id_type", "value", "record_count", "first_record", "first_rec", "sources"])
     # er is ascending, so the first occurrence of a value is its smallest record.
     first_pos = np.flatnonzero(~pd.Series(e_v).duplicated(keep="first").to_numpy())
     order = np.argsort(e_v[first_pos], kind="stable")
@@ -260,8 +269,8 @@ def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index
     text = np.array([",".join(f"{names[j]}={int(per[i, j])}" for j in range(ns) if per[i, j])
                      for i in first_rows], dtype=object)[codes]
     return pd.DataFrame({"id_type": np.asarray(priority, dtype=object)[vid_type[vids]], "value": vid_value[vids],
-                         "record_count": count[vids], "first_record": rkeys[first].to_numpy(dtype=object),
-                         "sources": text})
+                         "record_count": count[vids], "first_record": rkeys[first].array,
+                         "first_rec": first, "sources": text})
 
 
 def _bincount2(per, rows, cols, ncols) -> None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from voyado_sync.identity.keys import as_objects, isin
+from voyado_sync.identity.keys import as_arrow, as_objects, index_in, isin, str_array
 from voyado_sync.identity.rules import IdentityRules
 
 PROFILE_COLUMNS = ["profile_id", "anchor_record", "born"]
@@ -39,35 +40,54 @@ def record_hash(keys) -> np.ndarray:
 
 def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.DataFrame,
                       prev_profiles: pd.DataFrame, used_ids, rules: IdentityRules,
-                      run_seq: int) -> IdAssignment:
+                      run_seq: int, record_hashes: np.ndarray | None = None) -> IdAssignment:
     """``clusters``: record_key, cluster. ``sources``: source per record (aligned with clusters).
     ``previous``: record_key, profile_id of the last run (for these records). ``prev_profiles``:
-    PROFILE_COLUMNS of the previous ids involved."""
-    c = pd.DataFrame({"record_key": clusters["record_key"].to_numpy(dtype=object),
-                      "cluster": clusters["cluster"].to_numpy(dtype=np.int64)})
-    c["h"] = record_hash(c["record_key"])
-    c["srank"] = pd.Series(np.asarray(sources, dtype=object)).map(rules.source_rank).fillna(99).to_numpy(np.int64)
-    prev_map = pd.Series(previous["profile_id"].to_numpy(dtype=object),
-                         index=previous["record_key"].to_numpy(dtype=object))
-    prev_map = prev_map[~prev_map.index.duplicated()]
-    c["prev"] = prev_map.reindex(c["record_key"].to_numpy()).to_numpy(dtype=object)
+    PROFILE_COLUMNS of the previous ids involved. ``record_hashes``: ``record_hash`` of the keys, when
+    the caller has it already. The assignment follows ``clusters`` row order.
 
-    # Best record of each cluster: the anchor a new id is derived from.
-    best = c.sort_values(["cluster", "srank", "h"], kind="stable").drop_duplicates("cluster")
-    best_of = pd.Series(best["record_key"].to_numpy(dtype=object), index=best["cluster"].to_numpy())
+    Everything per record is an integer array; strings are touched only for claimed ids and anchors."""
+    keys = clusters["record_key"]
+    n = len(keys)
+    h = record_hash(as_objects(keys)) if record_hashes is None else np.asarray(record_hashes)
+    sc, su = pd.factorize(pd.Series(np.asarray(sources, dtype=object)) if not isinstance(sources, pd.Series)
+                          else sources)
+    srank = np.array([rules.source_rank.get(x, 99) for x in su] + [99], dtype=np.int64)[sc]
+    # Dense cluster codes in ascending label order (the order new ids are handed out in).
+    ccode, clabels = pd.factorize(clusters["cluster"].to_numpy(dtype=np.int64), sort=True)
+    k = len(clabels)
+    # Best record of each cluster (source rank, then smallest hash): the anchor a new id derives from.
+    order = np.lexsort((h, srank, ccode))
+    best_pos = np.empty(k, dtype=np.int64)
+    best_pos[ccode[order[::-1]]] = order[::-1]   # reversed so the first in sort order wins
+    key_arrow = as_arrow(keys)
+
+    def key_at(pos: np.ndarray) -> np.ndarray:
+        if key_arrow is None:
+            return as_objects(keys)[pos]
+        return key_arrow.take(pa.array(pos, type=pa.int64())).to_numpy(zero_copy_only=False)
+
+    prev = np.full(n, None, dtype=object)
+    if len(previous):
+        at = index_in(previous["record_key"], keys)
+        hit = np.flatnonzero(at >= 0)[::-1]       # reversed: the first row of a duplicated key wins
+        prev[at[hit]] = previous["profile_id"].to_numpy(dtype=object)[hit]
+    has_prev = pd.notna(prev)
 
     meta = prev_profiles.drop_duplicates("profile_id").set_index("profile_id")
-    claims = c[c["prev"].notna()]
-    keeper_of: dict[int, str] = {}
+    keeper_of: dict[int, str] = {}    # cluster code -> surviving previous id
+    anchor_of: dict[int, str] = {}
     aliases: list[tuple] = []
     changes: list[tuple] = []
-    anchor_of: dict[int, str] = {}
     retired: list[str] = []
-    if len(claims):
+    split_map: dict[int, list] = {}
+    if has_prev.any():
+        cp = np.flatnonzero(has_prev)
+        claims = pd.DataFrame({"prev": prev[cp], "cluster": ccode[cp], "h": h[cp]})
         g = claims.groupby(["prev", "cluster"], sort=False).agg(n=("h", "size"), hmin=("h", "min")).reset_index()
-        cluster_of_rec = pd.Series(c["cluster"].to_numpy(), index=c["record_key"].to_numpy())
         anchors = meta["anchor_record"].reindex(g["prev"].to_numpy()).to_numpy(dtype=object)
-        anchor_cluster = cluster_of_rec.reindex(anchors).to_numpy()
+        apos = index_in(np.where(pd.notna(anchors), anchors, None), keys)
+        anchor_cluster = np.where(apos >= 0, ccode[np.maximum(apos, 0)], -1)
         g["anchor_here"] = anchor_cluster == g["cluster"].to_numpy()
         win = (g.sort_values(["prev", "anchor_here", "n", "hmin"], ascending=[True, False, False, True])
                .drop_duplicates("prev"))
@@ -76,12 +96,13 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
         first = ~win["cluster"].duplicated()
         keepers = win[first]
         keeper_of = dict(zip(keepers["cluster"].to_numpy().tolist(), keepers["prev"].tolist()))
+        prev_anchor = meta["anchor_record"].to_dict()   # one dict, not a .at lookup per keeper
         for cl, pid, here in zip(keepers["cluster"].tolist(), keepers["prev"].tolist(),
                                  keepers["anchor_here"].tolist()):
             if here:
-                anchor_of[cl] = meta.at[pid, "anchor_record"] if pid in meta.index else best_of[cl]
+                anchor_of[cl] = prev_anchor[pid] if pid in prev_anchor else key_at(best_pos[[cl]])[0]
             else:
-                anchor_of[cl] = best_of[cl]
+                anchor_of[cl] = key_at(best_pos[[cl]])[0]
                 changes.append((pid, "anchor_moved", [], "the anchor record left the profile"))
         losers = win[~first]
         for cl, pid in zip(losers["cluster"].tolist(), losers["prev"].tolist()):
@@ -95,34 +116,36 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
         split_from = g[~g.set_index(["prev", "cluster"]).index.isin(
             win.set_index(["prev", "cluster"]).index)]
         split_map = split_from.groupby("cluster")["prev"].agg(lambda s: sorted(s)).to_dict()
-    else:
-        split_map = {}
 
-    new_clusters = np.setdiff1d(best_of.index.to_numpy(), np.fromiter(keeper_of.keys(), dtype=np.int64))
-    new_anchor = best_of.reindex(new_clusters).to_numpy(dtype=object)
+    kept = np.fromiter(keeper_of.keys(), dtype=np.int64, count=len(keeper_of))
+    new_clusters = np.setdiff1d(np.arange(k, dtype=np.int64), kept)
+    new_anchor = key_at(best_pos[new_clusters])
     new_ids = _mint(new_anchor, used_ids)
-    pid_of_cluster = pd.Series(keeper_of, dtype=object)
-    pid_of_cluster = pd.concat([pid_of_cluster, pd.Series(new_ids, index=new_clusters, dtype=object)])
-    anchor_series = pd.concat([pd.Series(anchor_of, dtype=object),
-                               pd.Series(new_anchor, index=new_clusters, dtype=object)])
-    if len(claims):
+    pid_of = np.empty(k, dtype=object)
+    anchor = np.empty(k, dtype=object)
+    if len(kept):
+        pid_of[kept] = list(keeper_of.values())
+        anchor[kept] = [anchor_of[c] for c in keeper_of]
+    pid_of[new_clusters] = new_ids
+    anchor[new_clusters] = new_anchor
+    if has_prev.any():
         for cl, pid in zip(new_clusters.tolist(), new_ids):
             froms = split_map.get(cl)
             if froms:
                 changes.append((pid, "split", froms, "records no longer linked to their previous profile"))
             else:
                 changes.append((pid, "new", [], None))
-    assignment = pd.DataFrame({"record_key": c["record_key"].to_numpy(dtype=object),
-                               "profile_id": pid_of_cluster.reindex(c["cluster"].to_numpy()).to_numpy(dtype=object)})
+    # One Arrow string column for the per-record ids: a million Python strings would be converted anyway.
+    pid_arrow = pa.array(pid_of, type=pa.large_string()).take(pa.array(ccode, type=pa.int64()))
+    assignment = pd.DataFrame({"record_key": str_array(key_arrow) if key_arrow is not None else as_objects(keys),
+                               "profile_id": str_array(pid_arrow)})
     born = meta["born"] if len(meta) else pd.Series(dtype=np.int64)
-    clusters_all = best_of.index.to_numpy()
-    pids = pid_of_cluster.reindex(clusters_all).to_numpy(dtype=object)
     profiles = pd.DataFrame({
-        "profile_id": pids,
-        "anchor_record": anchor_series.reindex(clusters_all).to_numpy(dtype=object),
-        "born": born.reindex(pids).fillna(run_seq).to_numpy(np.int64),
+        "profile_id": pid_of,
+        "anchor_record": anchor,
+        "born": born.reindex(pid_of).fillna(run_seq).to_numpy(np.int64) if len(born) else np.full(k, run_seq, np.int64),
     })
-    changes_df = (pd.DataFrame(changes, columns=CHANGE_COLUMNS) if len(claims) else
+    changes_df = (pd.DataFrame(changes, columns=CHANGE_COLUMNS) if has_prev.any() else
                   pd.DataFrame({"profile_id": new_ids, "change": "new", "from_ids": [[]] * len(new_ids),
                                 "detail": None}, columns=CHANGE_COLUMNS))
     return IdAssignment(assignment, profiles, pd.DataFrame(aliases, columns=ALIAS_COLUMNS), changes_df, retired)
@@ -133,7 +156,7 @@ def _mint(anchor_keys: np.ndarray, used) -> list[str]:
     if not len(anchor_keys):
         return []
     h = pd.util.hash_array(np.asarray(anchor_keys, dtype=object), hash_key="voyado_sync_pid_")
-    ids = np.char.add("P", np.char.zfill(np.char.mod("%x", h), 16)).astype(object) if len(h) else h
+    ids = np.array([f"P{x:016x}" for x in h.tolist()], dtype=object)
     s = pd.Series(ids, dtype=object)
     clash = (isin(s, list(used) if isinstance(used, set) else used) | s.duplicated().to_numpy())
     if clash.any():  # rare: re-salt only the clashing ones, in a deterministic order
