@@ -27,13 +27,19 @@ from voyado_sync.settings import REPO_ROOT
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _prepare_home(home: Path, dagster_home: Path, fresh: bool) -> None:
+def prepare_homes(*, fresh: bool) -> tuple[Path, Path]:
+    """The project-local state folder and DAGSTER_HOME (git-ignored), exported for this process and its
+    children; the local-safe root dagster.yaml becomes the instance config."""
+    home = Path(os.environ.get("VOYADO_SYNC_HOME", REPO_ROOT / ".voyado_sync"))
+    dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO_ROOT / ".dagster_home"))
     if fresh:
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(dagster_home, ignore_errors=True)
     home.mkdir(parents=True, exist_ok=True)
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    os.environ.update({"VOYADO_SYNC_HOME": str(home), "DAGSTER_HOME": str(dagster_home)})
+    return home, dagster_home
 
 
 def _materialization_rows(instance: Any, run_ids: list[str]) -> dict[str, int]:
@@ -61,8 +67,6 @@ def _failed_steps(instance: Any, run_ids: list[str]) -> list[str]:
 
 def run_partition(instance: Any, partition_key: str) -> tuple[list[str], dict[str, Any]]:
     """Run exactly what the schedule launches: the daily chain for the partition, then the reference job."""
-    import dagster as dg
-
     from voyado_sync.definitions import defs
 
     definitions = defs()
@@ -113,30 +117,20 @@ def _sync_summary(instance: Any, run_ids: list[str], partition_key: str) -> dict
 
 def run_demo(*, seed: int = 42, persons: int = 150, orders: int = 400, pos_receipts: int = 120,
              fresh: bool = True, out: Any = sys.stdout) -> dict[str, Any]:
-    home = Path(os.environ.get("VOYADO_SYNC_HOME", REPO_ROOT / ".voyado_sync"))
-    dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO_ROOT / ".dagster_home"))
-    _prepare_home(home, dagster_home, fresh)
-    os.environ["VOYADO_SYNC_HOME"] = str(home)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    home, dagster_home = prepare_homes(fresh=fresh)
 
     from voyado_sync.partitions import last_closed_partition_key
 
     partition_key = last_closed_partition_key()
     started = time.perf_counter()
 
-    from voyado_sync.sandbox.generator import GeneratorConfig, generate, write_dataset
-    from voyado_sync.sandbox.run import start_sandboxes
-
-    dataset = generate(GeneratorConfig(seed=seed, persons=persons, orders=orders, pos_receipts=pos_receipts,
-                                       days=3, anchor_date=date.fromisoformat(partition_key)))
-    data_dir = home / "generated"
-    write_dataset(dataset, data_dir)
+    from voyado_sync.sandbox.generator import GeneratorConfig
+    from voyado_sync.sandbox.run import stage_dataset, start_sandboxes
     from voyado_sync.settings import get_settings
 
-    drop = get_settings().pos_drop_dir
-    drop.mkdir(parents=True, exist_ok=True)
-    for f in (data_dir / "pos").glob("*"):
-        shutil.copy(f, drop / f.name)
+    dataset = stage_dataset(GeneratorConfig(seed=seed, persons=persons, orders=orders, pos_receipts=pos_receipts,
+                                            days=3, anchor_date=date.fromisoformat(partition_key)),
+                            home / "generated", get_settings().pos_drop_dir)
 
     with start_sandboxes(dataset=dataset, seed=seed) as boxes:
         os.environ.update(boxes.env())

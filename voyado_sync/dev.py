@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import date
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from voyado_sync.demo import prepare_homes
 from voyado_sync.settings import REPO_ROOT
 
 
@@ -23,24 +23,15 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
-    home = Path(os.environ.get("VOYADO_SYNC_HOME", REPO_ROOT / ".voyado_sync"))
-    dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO_ROOT / ".dagster_home"))
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    os.environ.update({"VOYADO_SYNC_HOME": str(home), "DAGSTER_HOME": str(dagster_home)})
+    home, _ = prepare_homes(fresh=False)
 
     from voyado_sync.partitions import last_closed_partition_key
-    from voyado_sync.sandbox.generator import GeneratorConfig, generate, write_dataset
-    from voyado_sync.sandbox.run import start_sandboxes
+    from voyado_sync.sandbox.generator import GeneratorConfig
+    from voyado_sync.sandbox.run import stage_dataset, start_sandboxes
     from voyado_sync.settings import get_settings
 
-    dataset = generate(GeneratorConfig(seed=args.seed, anchor_date=date.fromisoformat(
-        last_closed_partition_key())))
-    write_dataset(dataset, home / "generated")
-    drop = get_settings().pos_drop_dir
-    drop.mkdir(parents=True, exist_ok=True)
-    for f in (home / "generated" / "pos").glob("*"):
-        shutil.copy(f, drop / f.name)
+    dataset = stage_dataset(GeneratorConfig(seed=args.seed, anchor_date=date.fromisoformat(last_closed_partition_key())),
+                            home / "generated", get_settings().pos_drop_dir)
     with start_sandboxes(dataset=dataset, seed=args.seed) as boxes:
         env = {**os.environ, **boxes.env()}
         print("sandboxes:", boxes.describe()["commercetools"], boxes.describe()["engage"],

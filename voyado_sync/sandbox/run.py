@@ -91,6 +91,21 @@ def start_sandboxes(*, dataset: Any = None, seed: int = 0, ports: tuple[int, int
     return boxes
 
 
+def stage_dataset(config: Any, out_dir: Path, pos_drop: Path) -> Any:
+    """Generate a dataset, write it to ``out_dir`` and deliver its POS files to the drop folder, the way
+    stores would; returns the dataset for `start_sandboxes`."""
+    import shutil
+
+    from voyado_sync.sandbox.generator import generate, write_dataset
+
+    dataset = generate(config)
+    write_dataset(dataset, out_dir)
+    pos_drop.mkdir(parents=True, exist_ok=True)
+    for f in (out_dir / "pos").glob("*"):
+        shutil.copy(f, pos_drop / f.name)
+    return dataset
+
+
 def seed_sandboxes(boxes: Sandboxes, dataset: Any) -> dict[str, int]:
     """Load a generated dataset: Commercetools documents into the CT sandbox, contacts into Engage."""
     counts: dict[str, int] = {}

@@ -9,9 +9,9 @@ import dagster as dg
 import pytest
 
 from voyado_sync.partitions import daily_partitions, last_closed_partition_key
-from voyado_sync.sandbox.generator import GeneratorConfig, generate, write_dataset
+from voyado_sync.sandbox.generator import GeneratorConfig
 from voyado_sync.sandbox.http import FaultRule
-from voyado_sync.sandbox.run import start_sandboxes
+from voyado_sync.sandbox.run import stage_dataset, start_sandboxes
 from voyado_sync.storage import PartitionStore
 
 pytestmark = pytest.mark.slow
@@ -21,13 +21,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 @pytest.fixture
 def world(sync_home, monkeypatch, tmp_path):
     day = last_closed_partition_key()
-    dataset = generate(GeneratorConfig(seed=7, persons=40, orders=90, pos_receipts=20, days=2,
-                                       anchor_date=date.fromisoformat(day)))
-    write_dataset(dataset, tmp_path / "generated")
-    drop = sync_home / "pos_drop"
-    drop.mkdir(parents=True)
-    for f in (tmp_path / "generated" / "pos").glob("*"):
-        (drop / f.name).write_bytes(f.read_bytes())
+    dataset = stage_dataset(GeneratorConfig(seed=7, persons=40, orders=90, pos_receipts=20, days=2,
+                                            anchor_date=date.fromisoformat(day)),
+                            tmp_path / "generated", sync_home / "pos_drop")
     with start_sandboxes(dataset=dataset, seed=7) as boxes:
         for k, v in boxes.env().items():
             monkeypatch.setenv(k, v)

@@ -15,7 +15,7 @@ from voyado_sync.resources.state import StateDatabase
 from voyado_sync.resources.voyado import EngageResource
 from voyado_sync.sync.dagster_push import PushConfig, run_push
 from voyado_sync.sync.models import SyncItem
-from voyado_sync_tests.sync.factories import API_KEY, PARTITION, contact_docs, receipt
+from voyado_sync_tests.sync.factories import API_KEY, PARTITION, contact_docs
 
 NEW_CONTACTS = [{"externalId": f"ct-new-{i}", "email": f"new.person{i}@example.org", "mobilePhone": f"+4670999{i:04d}",
                  "firstName": f"Newbie{i}", "contactType": "Member"} for i in range(4)]

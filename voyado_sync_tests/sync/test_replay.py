@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import dagster as dg
 import pandas as pd
 
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
