@@ -30,13 +30,9 @@ PG_ADMIN_URL = os.environ.get("VOYADO_SYNC_TEST_PG", "postgresql+psycopg2://post
 
 def serve(rate_limit: float) -> None:
     """Child process: the Engage sandbox plus an admin route listing receipt effects."""
-    from voyado_sync.sandbox import http as sandbox_http
     from voyado_sync.sandbox.engage import EngageSandbox
     from voyado_sync.sandbox.http import Response, SandboxServer
 
-    # Workaround (reported): the shared sandbox handler writes headers and body in two segments, which
-    # Nagle + delayed ACK turn into a 40 ms stall per response on loopback.
-    sandbox_http._Handler.disable_nagle_algorithm = True
     app = EngageSandbox(api_keys={API_KEY: rate_limit}, seed=0)
     app.route("GET", "/__admin/bench/effects", lambda req: Response.json(
         [e["key"] for e in app.effects(req.arg("kind"))]))
