@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import PhoneMetadata
 
+from voyado_sync.identity.keys import str_array
 from voyado_sync.identity.rules import IdentityRules
 
 OK, INVALID, BLOCKED = "ok", "invalid", "blocked"
@@ -39,7 +40,11 @@ def normalize_identifiers(df: pd.DataFrame, rules: IdentityRules) -> pd.DataFram
     """Add ``value`` (normalized or None), ``status`` (ok/invalid/blocked) and ``reason`` to a frame
     with ``id_type``, ``raw_value`` and ``country`` columns. Never raises on bad values."""
     n = len(df)
-    value = np.full(n, None, dtype=object)
+    # Each row's value is an index into the distinct normalized values of its type (-1 = none); the
+    # column is then one Arrow ``take``, never a million Python string references.
+    value_code = np.full(n, -1, dtype=np.int64)
+    distinct_values: list[np.ndarray] = []
+    n_distinct = 0
     status = np.full(n, STATUSES.index(OK), dtype=np.int8)
     reason = np.full(n, -1, dtype=np.int32)
     reasons: list[str] = []
@@ -67,11 +72,20 @@ def normalize_identifiers(df: pd.DataFrame, rules: IdentityRules) -> pd.DataFram
         rcodes, rnames = pd.factorize(pd.Series(r, dtype=object))
         offset = len(reasons)
         reasons += [str(x) for x in rnames]
-        value[idx] = v[codes]
-        status[idx] = pd.Series(st, dtype=object).map({x: i for i, x in enumerate(STATUSES)}).to_numpy(np.int8)[codes]
+        value_code[idx] = codes + n_distinct
+        distinct_values.append(v)
+        n_distinct += len(v)
+        st_code = np.zeros(len(st), dtype=np.int8)
+        for i, name in enumerate(STATUSES):
+            st_code[st == name] = i
+        status[idx] = st_code[codes]
         reason[idx] = np.where(rcodes < 0, -1, rcodes + offset)[codes]
     names, remap = np.unique(np.asarray(reasons, dtype=object), return_inverse=True) if reasons else ([], [])
     reason = np.where(reason < 0, -1, np.asarray(remap, dtype=np.int32)[np.maximum(reason, 0)] if len(reasons) else -1)
+    uniq = pa.array(np.concatenate(distinct_values) if distinct_values else np.array([], dtype=object),
+                    type=pa.large_string(), from_pandas=True)
+    value = (str_array(uniq.take(pa.array(value_code, mask=value_code < 0))) if n
+             else np.array([], dtype=object))
     return df.assign(value=value, status=pd.Categorical.from_codes(status, categories=STATUSES),
                      reason=pd.Categorical.from_codes(reason, categories=list(names)))
 
@@ -173,7 +187,9 @@ def _apply_blocked(id_type, raw, value, status, reason, rules: IdentityRules):
         try:  # RE2 (vectorized) when the pattern allows it, Python's re otherwise (e.g. backreferences)
             hit[pos] = _np(pc.match_substring_regex(arr.take(pos), rx.pattern, ignore_case=True))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            hit[pos] = [rx.search(x) is not None for x in target[pos]]
+            # Python's re runs per value: once per distinct target (raw forms of one phone share it).
+            codes, uniq = pd.factorize(target[pos])
+            hit[pos] = np.array([rx.search(x) is not None for x in uniq], dtype=bool)[codes]
         status[hit] = BLOCKED
         reason[hit] = why
     value = value.copy()
