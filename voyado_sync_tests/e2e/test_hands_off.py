@@ -151,3 +151,32 @@ def test_registered_customers_become_contacts_through_the_bulk_endpoint_without_
     before = len(book.by_id)
     assert run_daily(world, day).success
     assert len(book.by_id) == before
+
+
+def test_an_order_with_inconsistent_money_is_dead_lettered_the_rest_sent_and_reconciliation_says_so(world):
+    import copy
+
+    from voyado_sync.settings import get_settings
+    from voyado_sync.state.db import get_engine
+    from voyado_sync.sync.dead_letters import list_dead_letters
+
+    day, boxes = world["day"], world["boxes"]
+    sale = next(o for o in boxes.ct.all("orders") if o.get("paymentState") == "Paid"
+                and o.get("orderState") != "Cancelled" and o["lastModifiedAt"][:10] == day)
+    bad = copy.deepcopy(sale)
+    bad["taxedPrice"]["totalGross"]["centAmount"] += 1  # one cent the lines and payments do not explain
+    boxes.ct.put("orders", [bad])  # same lastModifiedAt: still in this day's partition
+    result = run_daily(world, day)
+    assert result.success  # the partition completes
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    consistent = evaluations["receipts_consistent"]
+    assert not consistent.passed and consistent.severity == dg.AssetCheckSeverity.WARN
+    uid = f"ct-order-{sale['id']}"
+    frame = world["store"].read("voyado/receipts_payload", [day]).set_index("key")
+    assert frame.loc[uid, "status"] == "rejected" and "totalGross" in frame.loc[uid, "reason"]
+    assert uid not in boxes.engage_app.receipts
+    parked = {d.key: d for d in list_dead_letters(get_engine(get_settings().state_db_url))}
+    assert uid in parked and parked[uid].reason == "local_validation"
+    assert expected_receipts(world, day) <= set(boxes.engage_app.receipts)  # the others were sent
+    # Voyado now holds one order less than Commercetools sold: reconciliation must say so.
+    assert evaluations["reconciled_with_commercetools"].passed is False
