@@ -55,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if argv else 2
     args, rest = parser.parse_known_args(argv[:1])
-    return COMMANDS[args.command][0](argv[1:])
+    from voyado_sync.settings import ConfigError
+
+    try:
+        return COMMANDS[args.command][0](argv[1:])
+    except ConfigError as exc:  # a bad setting is one clear line, not a traceback
+        print(f"voyado-sync {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
