@@ -31,8 +31,7 @@ from typing import Any
 from voyado_sync.mapping.contacts import normalize_email, normalize_phone
 from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
 from voyado_sync.mapping.lines import strip_size
-from voyado_sync.mapping.receipts import MALFORMED, dec, malformed
-from voyado_sync.mapping.validate import receipt_problems
+from voyado_sync.mapping.receipts import concluded, dec
 from voyado_sync.money import is_known_currency, minor_units
 
 _CONTACT_KEYS = {"member_number": "memberNumber", "card_id": "cardId", "email": "email", "phone": "mobilePhone"}
@@ -90,18 +89,13 @@ def map_pos_receipt(rec: Mapping[str, Any], ctx: MappingContext | None = None) -
     ctx = ctx or MappingContext()
     rid = str(rec.get("receipt_id") or "?") if isinstance(rec, Mapping) else "?"
     uid = ctx.config.rules.receipts.pos_prefix + rid
-    try:
+
+    def build() -> dict[str, Any]:
         if not isinstance(rec, Mapping) or not rec.get("receipt_id"):
             raise Reject("not a POS receipt (no receipt_id)")
-        payload = _payload(rec, uid, ctx)
-        problems = receipt_problems(payload)
-        if problems:
-            raise Reject("; ".join(problems))
-        return MappingResult(rid, "pos", "receipt", uid, payload)
-    except Reject as r:
-        return MappingResult(rid, "pos", "skipped" if r.skip else "rejected", uid, None, r.reason)
-    except MALFORMED as exc:
-        return MappingResult(rid, "pos", "rejected", uid, None, malformed(exc))
+        return _payload(rec, uid, ctx)
+
+    return concluded(rid, "pos", uid, build)
 
 
 def _payload(rec: Mapping[str, Any], uid: str, ctx: MappingContext) -> dict[str, Any]:

@@ -41,11 +41,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from voyado_sync.mapping.config import MappingConfig, SaleRule, StoreRow
-from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
+from voyado_sync.mapping.context import Kind, MappingContext, MappingResult, Reject
 from voyado_sync.mapping.lines import (Line, OrderScope, cents, custom_line_item, fmt, line_item, localized,
                                        rate_of, shipping_lines)
 from voyado_sync.mapping.validate import receipt_problems
@@ -108,22 +108,31 @@ def map_order(order: Mapping[str, Any], ctx: MappingContext | None = None) -> Ma
     is_doc = type(order) is dict or isinstance(order, Mapping)  # the exact type test first: ABC checks cost
     oid = str(order.get("id") or "?") if is_doc else "?"
     uid = ctx.config.rules.receipts.purchase_prefix + oid
-    try:
+
+    def build() -> dict[str, Any]:
         if not is_doc or not order.get("id"):
             raise Reject("not an order document (no id)")
         why = not_a_sale(order, ctx.config.rules.sale)
         if why:
             raise Reject(why, skip=True)
-        prepared = prepare_order(order, ctx)
-        payload = purchase_payload(prepared, order, uid, ctx)
+        return purchase_payload(prepare_order(order, ctx), order, uid, ctx)
+
+    return concluded(oid, "purchase", uid, build)
+
+
+def concluded(source_id: str, kind: Kind, uid: str, build: Callable[[], dict[str, Any]]) -> MappingResult:
+    """Build a payload and validate it; every outcome becomes a `MappingResult` (a `Reject` with its
+    reason, a malformed document with what broke) so nothing escapes a public mapping function."""
+    try:
+        payload = build()
         problems = receipt_problems(payload)
         if problems:
             raise Reject("; ".join(problems))
-        return MappingResult(oid, "purchase", "receipt", uid, payload)
+        return MappingResult(source_id, kind, "receipt", uid, payload)
     except Reject as r:
-        return MappingResult(oid, "purchase", "skipped" if r.skip else "rejected", uid, None, r.reason)
+        return MappingResult(source_id, kind, "skipped" if r.skip else "rejected", uid, None, r.reason)
     except MALFORMED as exc:
-        return MappingResult(oid, "purchase", "rejected", uid, None, malformed(exc))
+        return MappingResult(source_id, kind, "rejected", uid, None, malformed(exc))
 
 
 def map_orders(orders: Iterable[Mapping[str, Any]], ctx: MappingContext | None = None) -> list[MappingResult]:

@@ -29,9 +29,8 @@ from typing import Any
 
 from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
 from voyado_sync.mapping.lines import Line
-from voyado_sync.mapping.receipts import (MALFORMED, PreparedOrder, dec, extra_data, local_time, malformed,
+from voyado_sync.mapping.receipts import (MALFORMED, PreparedOrder, concluded, dec, extra_data, local_time, malformed,
                                           not_a_sale, payment_payload, prepare_order)
-from voyado_sync.mapping.validate import receipt_problems
 
 
 def share(total: int, k: int, n: int) -> int:
@@ -127,7 +126,8 @@ def _allocate(entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]], p: Pre
 def _one(p: PreparedOrder, units: dict[str, tuple[Line, int, int]], info: Mapping[str, Any],
          item: Mapping[str, Any], uid: str, ctx: MappingContext) -> MappingResult:
     rid = str(item.get("id"))
-    try:
+
+    def build() -> dict[str, Any]:
         if rid not in units:
             line_id = item.get("lineItemId") or item.get("customLineItemId")
             if type(item.get("quantity")) is not int or item["quantity"] <= 0:
@@ -137,15 +137,9 @@ def _one(p: PreparedOrder, units: dict[str, tuple[Line, int, int]], info: Mappin
         if before + q > line.quantity:
             raise Reject(f"return item {rid}: {before + q} units of line {line.line_id} returned but the line has "
                          f"{line.quantity}")
-        payload = return_payload(p, info, item, line, before, q, uid)
-        problems = receipt_problems(payload)
-        if problems:
-            raise Reject("; ".join(problems))
-        return MappingResult(p.order_id, "return", "receipt", uid, payload)
-    except Reject as r:
-        return MappingResult(p.order_id, "return", "rejected", uid, None, r.reason)
-    except MALFORMED as exc:
-        return MappingResult(p.order_id, "return", "rejected", uid, None, malformed(exc))
+        return return_payload(p, info, item, line, before, q, uid)
+
+    return concluded(p.order_id, "return", uid, build)
 
 
 def return_payload(p: PreparedOrder, info: Mapping[str, Any], item: Mapping[str, Any], line: Line, before: int,
