@@ -17,6 +17,7 @@ import shutil
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,30 +43,39 @@ def prepare_homes(*, fresh: bool) -> tuple[Path, Path]:
     return home, dagster_home
 
 
-def _materialization_rows(instance: Any, run_ids: list[str]) -> dict[str, int]:
+@dataclass
+class RunFacts:
+    """What the demo's runs did, read once from the instance's event log."""
+
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # asset key -> materialization metadata
+    checks: dict[str, bool] = field(default_factory=dict)  # check name -> passed
+    failed_steps: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {key: int(md.get("dagster/row_count", 0)) for key, md in self.metadata.items()}
+
+
+def _run_facts(instance: Any, run_ids: list[str]) -> RunFacts:
     import dagster as dg
 
-    rows: dict[str, int] = {}
+    facts = RunFacts()
     for run_id in run_ids:
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-            mat = event.asset_materialization
-            value = mat.metadata.get("dagster/row_count")
-            key = "/".join(mat.asset_key.path)
-            rows[key] = rows.get(key, 0) + (int(value.value) if value is not None else 0)
-    return rows
+        for event in instance.all_logs(run_id):
+            kind = event.dagster_event_type
+            if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                mat = event.asset_materialization
+                facts.metadata[mat.asset_key.to_user_string()] = {k: getattr(v, "value", v)
+                                                                  for k, v in mat.metadata.items()}
+            elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+                evaluation = event.dagster_event.event_specific_data
+                facts.checks[evaluation.check_name] = evaluation.passed
+            elif kind == dg.DagsterEventType.STEP_FAILURE:
+                facts.failed_steps.append(event.step_key or "?")
+    return facts
 
 
-def _failed_steps(instance: Any, run_ids: list[str]) -> list[str]:
-    import dagster as dg
-
-    failed = []
-    for run_id in run_ids:
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-            failed.append(event.step_key or "?")
-    return failed
-
-
-def run_partition(instance: Any, partition_key: str) -> tuple[list[str], dict[str, Any]]:
+def run_partition(instance: Any, partition_key: str) -> tuple[RunFacts, dict[str, Any]]:
     """Run exactly what the schedule launches: the daily chain for the partition, then the reference job."""
     from voyado_sync.definitions import defs
 
@@ -77,26 +87,17 @@ def run_partition(instance: Any, partition_key: str) -> tuple[list[str], dict[st
     reference = definitions.resolve_job_def("voyado_reference").execute_in_process(
         instance=instance, raise_on_error=False, run_config=QUIET)
     run_ids.append(reference.run_id)
-    return run_ids, _sync_summary(instance, run_ids, partition_key)
+    facts = _run_facts(instance, run_ids)
+    return facts, _sync_summary(facts, partition_key)
 
 
-def _sync_summary(instance: Any, run_ids: list[str], partition_key: str) -> dict[str, Any]:
+def _sync_summary(facts: RunFacts, partition_key: str) -> dict[str, Any]:
     """Figures a user of the demo asks for: what reached Voyado, what is parked, and the reconciliation."""
-    import dagster as dg
-
     from voyado_sync.settings import get_settings
     from voyado_sync.state.db import get_engine
     from voyado_sync.sync.dead_letters import count_open
 
-    md: dict[str, dict[str, Any]] = {}
-    checks: dict[str, bool] = {}
-    for run_id in run_ids:
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-            mat = event.asset_materialization
-            md["/".join(mat.asset_key.path)] = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-            evaluation = event.dagster_event.event_specific_data
-            checks[evaluation.check_name] = evaluation.passed
+    md, checks = facts.metadata, facts.checks
     receipts = md.get("voyado/receipts_sync", {})
     edges = md.get("identity/edges", {})
     identity = {"profiles": int(md.get("identity/profiles", {}).get("profiles_total", 0)),
@@ -137,9 +138,8 @@ def run_demo(*, seed: int = 42, persons: int = 150, orders: int = 400, pos_recei
         import dagster as dg
 
         with dg.DagsterInstance.get() as instance:
-            run_ids, summary = run_partition(instance, partition_key)
-            rows = _materialization_rows(instance, run_ids)
-            failed = _failed_steps(instance, run_ids)
+            facts, summary = run_partition(instance, partition_key)
+        rows, failed = facts.rows, facts.failed_steps
         requests = {name: sum(1 for _ in server.app.requests())
                     for name, server in (("commercetools", boxes.commercetools), ("engage", boxes.engage),
                                          ("elevate", boxes.elevate))}
