@@ -84,10 +84,10 @@ class IdentityRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     priority: list[str] = Field(default_factory=lambda: list(DEFAULT_PRIORITY))
-    # Types whose values count as "strong ids" for the shared-identifier rule; each must have limit 1.
+    # Types whose values count as "strong ids" for the shared-identifier rule; each needs a limit <= shared_threshold.
     strong_types: list[str] = Field(default_factory=lambda: ["ct_customer_id", "voyado_contact_id", "member_number"])
     limits: dict[str, int] = Field(default_factory=lambda: {
-        "ct_customer_id": 1, "voyado_contact_id": 1, "member_number": 1, "email": 3, "phone": 3})
+        "ct_customer_id": 2, "voyado_contact_id": 1, "member_number": 1, "email": 3, "phone": 3})
     shared_threshold: int = 3
     # A value of type T (key) may not bridge two profiles that each already hold a value of one of the
     # listed types: a phone does not join two people who have different emails.
@@ -112,11 +112,13 @@ class IdentityRules(BaseModel):
             unknown = set(types) - known
             if unknown:
                 raise ValueError(f"{name} names types not in priority: {sorted(unknown)}")
-        for t in self.strong_types:
-            if self.limits.get(t) != 1:
-                raise ValueError(f"strong type {t!r} must have limit 1")
         if any(v < 1 for v in self.limits.values()):
             raise ValueError("limits must be >= 1")
+        for t in self.strong_types:
+            if t not in self.limits or self.limits[t] > self.shared_threshold:
+                # One person's own values must never make an identifier look shared.
+                raise ValueError(f"strong type {t!r} needs a limit of at most shared_threshold "
+                                 f"({self.shared_threshold}); it has {self.limits.get(t, 'none')}")
         if self.shared_threshold < 1:
             raise ValueError("shared_threshold must be >= 1")
         if set(self.source_priority) != set(SOURCES):

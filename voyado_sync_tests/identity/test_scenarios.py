@@ -27,11 +27,29 @@ def test_shared_family_phone_never_merges_two_people():
     assert not together(r, "ct_customer:c1", "pos_receipt:r1")
     assert not together(r, "ct_customer:c2", "pos_receipt:r1")
     conflict = decisions_of(r, "conflict")
-    assert list(conflict["rule"]) == ["limit:ct_customer_id"]
+    assert list(conflict["rule"]) == ["no_bridge:email"]  # a phone never joins two people with own emails
     assert list(conflict["value_hash"]) == [hash_value("+46701234567", "phone")]
     sides = json.loads(conflict.iloc[0]["evidence"])["sides"]
     assert {tuple(s["sources"]) for s in sides} == {("ct_customer",), ("pos_receipt",)}
     assert (r.edges.loc[r.edges["id_type"] == "phone", "outcome"] == "preserved_conflict").all()
+
+
+def test_person_with_two_web_accounts_is_one_profile_and_a_third_account_is_a_conflict():
+    accounts = [customer("c1", "anna@mail.se"), customer("c2", "anna.alt@mail.se"), customer("c3", "anna3@mail.se")]
+    # Logged in as c1 with the second account's email; later as c2 with the third account's email.
+    orders = [order("o1", "c1", "anna.alt@mail.se"), order("o2", "c2", "anna3@mail.se")]
+    r = run(accounts, orders)
+    assert together(r, "ct_customer:c1", "ct_customer:c2", "ct_order:o1")
+    assert not together(r, "ct_customer:c1", "ct_customer:c3")
+    conflict = decisions_of(r, "conflict")
+    assert list(conflict["rule"]) == ["limit:ct_customer_id"]
+    assert list(conflict["value_hash"]) == [hash_value("anna3@mail.se", "email")]
+    assert sorted(r.profiles.loc[r.profiles["ct_customer_ids"].map(len) == 2, "ct_customer_ids"].iloc[0]) == ["c1", "c2"]
+    # One account per profile is one setting away.
+    strict = IdentityRules(**{**RULES.model_dump(), "limits": {**RULES.limits, "ct_customer_id": 1}})
+    r1 = run(accounts, orders, rules=strict)
+    assert not together(r1, "ct_customer:c1", "ct_customer:c2")
+    assert set(decisions_of(r1, "conflict")["rule"]) == {"limit:ct_customer_id"}
 
 
 def test_recycled_phone_does_not_join_the_new_owner_to_the_old_one():
@@ -120,5 +138,5 @@ def test_shared_threshold_keeps_a_shop_phone_as_attribute():
 
 def test_default_rules_file_loads_and_documents_limits():
     rules = load_rules()
-    assert rules.limits == {"ct_customer_id": 1, "voyado_contact_id": 1, "member_number": 1, "email": 3, "phone": 3}
+    assert rules.limits == {"ct_customer_id": 2, "voyado_contact_id": 1, "member_number": 1, "email": 3, "phone": 3}
     assert rules.priority[0] == "ct_customer_id" and rules.priority[-1] == "phone"
