@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from voyado_sync.identity.explain import decisions as build_decisions
 from voyado_sync.identity.golden import golden_profiles
-from voyado_sync.identity.keys import as_objects, index_in, isin, rows
+from voyado_sync.identity.keys import as_objects, index_in, isin, isin_ints, rows
 from voyado_sync.identity.normalize import normalize_identifiers
 from voyado_sync.identity.records import IDENTIFIER_COLUMNS, RECORD_COLUMNS, IdentityInput
 from voyado_sync.identity.resolve import SHARED, gc_paused, resolve
@@ -110,7 +111,7 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
     new_edges = normalize_identifiers(new_ids, rules)
     changed_comps = hit_rows.loc[isin(hit_rows["record_key"], changed), "component"].unique()
     e_comp = g_edges["component"].to_numpy()
-    near = np.flatnonzero(np.isin(e_comp, changed_comps))
+    near = np.flatnonzero(isin_ints(e_comp, changed_comps))
     near_edges = g_edges.iloc[near]
     old_edges = near_edges[isin(near_edges["record_key"], changed)]
     # Identifiers a changed record had or has; every record carrying one joins the recomputed region.
@@ -123,8 +124,8 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
         comps = np.union1d(changed_comps, cand["component"].to_numpy(dtype=np.int64))
     else:
         comps = np.asarray(changed_comps, dtype=np.int64)
-    rec_region = np.isin(g_recs["component"].to_numpy(), comps)
-    edge_region = np.isin(e_comp, comps)
+    rec_region = isin_ints(g_recs["component"].to_numpy(), comps)
+    edge_region = isin_ints(e_comp, comps)
     region_recs = rows(g_recs, rec_region)
     region_edges = rows(g_edges, edge_region)
     stay_r = ~isin(region_recs["record_key"], changed)
@@ -254,28 +255,34 @@ def _flatten_aliases(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 def build_contact_map(golden: pd.DataFrame, res, profile_of: pd.Series) -> pd.DataFrame:
     """Profile -> Voyado contact. An existing contact wins; several contacts for one person (one
     profile holding two, or two contacts refused by the one-contact limit) are reported as a
-    conflict and never deleted."""
-    if not len(golden):
+    conflict and never deleted. Only the conflicting profiles are handled one by one."""
+    n = len(golden)
+    if not n:
         return pd.DataFrame(columns=CONTACT_MAP_COLUMNS)
-    ids = golden["voyado_contact_ids"].to_numpy(dtype=object)
-    counts = np.array([0 if v is None else len(v) for v in ids])
+    lists = golden["voyado_contact_ids"]
+    arr = getattr(lists.array, "_pa_array", None)
+    counts = (pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False) if arr is not None
+              else np.array([0 if v is None else len(v) for v in lists], dtype=np.int64))
     status = np.where(counts == 0, "create", np.where(counts == 1, "existing", "conflict")).astype(object)
-    others: list[list[str]] = [[] if c <= 1 else sorted(map(str, v))[1:] for v, c in zip(ids, counts)]
+    chosen = golden["voyado_contact_id"].to_numpy(dtype=object)
+    others = np.empty(n, dtype=object)
+    others[:] = [[] for _ in range(n)]
     detail = np.where(counts > 1, "profile holds several Voyado contacts", None).astype(object)
-    pos = pd.Series(np.arange(len(golden)), index=golden["profile_id"].to_numpy(dtype=object))
+    for i in np.flatnonzero(counts > 1):
+        others[i] = sorted(str(v) for v in lists.iloc[i] if v != chosen[i])
     dup = res.conflicts[res.conflicts["rule"] == "limit:voyado_contact_id"] if len(res.conflicts) else []
-    for c in (dup.itertuples(index=False) if len(dup) else []):
-        side_pids = [profile_of.get(side[0]) for side in c.sides]
-        contacts = {p: golden["voyado_contact_id"].iloc[pos[p]] for p in side_pids if p in pos.index}
-        for p in side_pids:
-            if p not in pos.index:
-                continue
-            i = pos[p]
-            other = sorted(str(v) for q, v in contacts.items() if q != p and isinstance(v, str))
-            if other:
-                status[i] = "conflict"
-                others[i] = sorted(set(others[i]) | set(other))
-                detail[i] = f"possible duplicate Voyado contact (linked by {c.id_type}); kept apart, not deleted"
-    return pd.DataFrame({"profile_id": golden["profile_id"].to_numpy(dtype=object),
-                         "voyado_contact_id": golden["voyado_contact_id"].to_numpy(dtype=object),
+    if len(dup):
+        pids = golden["profile_id"]
+        side_pids = [[profile_of.get(side[0]) for side in sides] for sides in dup["sides"]]
+        involved = sorted({p for ps in side_pids for p in ps if p is not None})
+        where = dict(zip(involved, index_in(np.asarray(involved, dtype=object), pids)))
+        for c_type, ps in zip(dup["id_type"], side_pids):
+            rows_ = [where[p] for p in ps if p is not None and where[p] >= 0]
+            for i in rows_:
+                other = sorted({chosen[j] for j in rows_ if j != i and isinstance(chosen[j], str)})
+                if other:
+                    status[i] = "conflict"
+                    others[i] = sorted(set(others[i]) | set(other))
+                    detail[i] = f"possible duplicate Voyado contact (linked by {c_type}); kept apart, not deleted"
+    return pd.DataFrame({"profile_id": golden["profile_id"].to_numpy(dtype=object), "voyado_contact_id": chosen,
                          "status": status, "other_contact_ids": others, "detail": detail})

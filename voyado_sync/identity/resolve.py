@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from voyado_sync.identity.keys import isin_ints
 from voyado_sync.identity.rules import SOURCES as SOURCE_NAMES
 from voyado_sync.identity.rules import IdentityRules
 
@@ -186,7 +187,7 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     bad = _component_violations(comp, n_rec, vid_type, live_vids=np.flatnonzero(np.bincount(ev[lv], minlength=n_vid)), limits=limits, nt=nt,
                                 rec_comp=rec_comp, pairs_cl=pairs_cl, bridge=bridge)
     if len(bad):
-        in_bad = np.isin(rec_comp, bad)
+        in_bad = isin_ints(rec_comp, bad)
         sub_recs = np.flatnonzero(in_bad)
         sub_edges = lv[in_bad[er[lv]]]
         labels, refused_sub, confl = _ordered_passes(
@@ -240,7 +241,7 @@ def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index
     """One row per accepted value that links two or more records, with per-source record counts."""
     ok = live.copy()
     if refused:
-        ok &= ~np.isin(ev, np.fromiter(refused.keys(), dtype=np.int64))
+        ok &= ~isin_ints(ev, np.fromiter(refused.keys(), dtype=np.int64))
     e_r, e_v = er[ok], ev[ok]
     count = np.bincount(e_v, minlength=n_vid)
     sel = (count >= 2)[e_v]
@@ -440,7 +441,7 @@ def _ordered_passes(recs, er, ev, et, vid_value, limits, nt, priority, pairs_cl,
         pcomp = _components(n + len(vu), label[lr[sel]], n + vloc)[:n]
         group = pcomp[label]
         guarded = np.flatnonzero(bridge[t])
-        bad_rec = np.isin(group, _violations(group, lr, ev, et, limits, nt, cl_local, label, guarded))
+        bad_rec = isin_ints(group, _violations(group, lr, ev, et, limits, nt, cl_local, label, guarded))
         new_label = group + n                      # clean groups merge wholesale
         if bad_rec.any():
             root_of = _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited | bridge.any(axis=0), limits,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from voyado_sync.identity.keys import index_in, isin, rows
+from voyado_sync.identity.keys import index_in, isin, isin_ints, rows
 
 
 def test_isin_and_index_in_match_pandas_for_arrow_and_object_input():
@@ -25,3 +27,22 @@ def test_rows_keeps_dtypes_and_selects_like_a_mask():
     mask = np.array([True, False, True])
     got = rows(df, mask)
     pd.testing.assert_frame_equal(got, df[mask].reset_index(drop=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 60)), max_size=12), st.integers(1, 200))
+def test_index_in_with_few_values_against_many_keys_matches_get_indexer(picks, n_keys):
+    """Few values against many keys takes the probe-with-the-keys path; the answer is the same."""
+    keys = pd.Series([f"ct_order:{i}" for i in range(n_keys)], dtype="str")
+    values = pd.Series([None if p is None else f"ct_order:{p}" for p in picks], dtype=object)
+    expected = pd.Index(keys.to_numpy(dtype=object)).get_indexer(values.to_numpy(dtype=object)).tolist()
+    assert index_in(values, keys).tolist() == expected
+    assert index_in(values.astype("str"), keys).tolist() == expected
+
+
+def test_isin_ints_matches_numpy():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(-(2**62), 2**62, 5000)
+    members = np.concatenate([rng.choice(labels, 40), rng.integers(0, 10, 5)])
+    assert (isin_ints(labels, members) == np.isin(labels, members)).all()
+    assert not isin_ints(labels, []).any() and isin_ints(np.array([], np.int64), members).shape == (0,)
