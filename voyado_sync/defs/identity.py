@@ -87,17 +87,19 @@ def read_day(store: PartitionStore, key: str, rules) -> tuple[IdentityInput, lis
 
 
 def run_day(state: IdentityStateStore, inp: IdentityInput, removed: list[str], rules, full: bool) -> RunResult:
-    """Load, apply, save; if another run saved meanwhile, redo once on the fresh state."""
+    """Read, apply, save; if another run saved meanwhile, redo once on the fresh state. A day's
+    incremental run reads only the region of the stored graph its changes can reach."""
     for attempt in (1, 2):
-        graph = state.load()
-        if graph.run_seq == 0:
+        source = state.source()
+        if source.run_seq == 0:
             result = full_run(inp, rules)
         elif full:
+            graph = state.load()
             result = full_run(graph_with_changes(graph, inp, removed), rules, previous=graph)
         else:
-            result = apply_changes(graph, inp, rules, removed=removed)
+            result = apply_changes(source, inp, rules, removed=removed)
         try:
-            state.save(result, expected_run_seq=graph.run_seq)
+            state.save(result, expected_run_seq=source.run_seq)
             return result
         except StaleIdentityState:
             if attempt == 2:
@@ -161,7 +163,9 @@ def identity(context: dg.AssetExecutionContext, config: IdentityConfig, state_db
     store = partition_store.store()
     rules = load_rules()
     inp, removed = read_day(store, key, rules)
-    result = run_day(IdentityStateStore(state_db.engine()), inp, removed, rules, config.full)
+    state = IdentityStateStore(state_db.engine())
+    result = run_day(state, inp, removed, rules, config.full)
+    whole = state.summary(rules.giant_profile_identifiers)
 
     edges = _edges_frame(result.edges)
     store.write_frame("identity/edges", key, edges)
@@ -171,22 +175,18 @@ def identity(context: dg.AssetExecutionContext, config: IdentityConfig, state_db
     store.write_frame("identity/contact_map", key, result.contact_map)
 
     outcomes = outcome_counts(result.edges)
-    golden = result.graph.golden
-    biggest = int(golden["identifier_count"].max()) if len(golden) else 0
-    most_records = int(golden["record_count"].max()) if len(golden) else 0
-    giants = golden.loc[golden["identifier_count"] > rules.giant_profile_identifiers, "profile_id"] if len(golden) \
-        else pd.Series(dtype=object)
+    biggest, giants = whole["largest_profile_identifiers"], whole["giant_profile_count"]
     context.log.info(f"identity {key}: {result.mode} run over {len(result.scope_keys)} records, "
                      f"{len(result.profiles)} profiles touched, outcomes {outcomes}")
-    common = {"mode": result.mode, "run_seq": result.graph.run_seq}
+    common = {"mode": result.mode, "run_seq": result.run_seq}
     yield dg.MaterializeResult(asset_key=EDGES_KEY, metadata={
         **common, "dagster/row_count": len(edges), **{f"outcome/{k}": v for k, v in outcomes.items()},
         "refusals_by_reason": dg.MetadataValue.json(reason_counts(result.edges)),
         "rejected_documents": len(inp.rejects),
         "rejects_sample": dg.MetadataValue.json(inp.rejects.head(5).to_dict(orient="records"))})
     yield dg.MaterializeResult(asset_key=PROFILES_KEY, metadata={
-        **common, "dagster/row_count": len(result.profiles), "profiles_total": len(golden),
-        "largest_profile_identifiers": biggest, "largest_profile_records": most_records,
+        **common, "dagster/row_count": len(result.profiles), "profiles_total": whole["profiles_total"],
+        "largest_profile_identifiers": biggest, "largest_profile_records": whole["largest_profile_records"],
         "retired_ids": len(result.retired), "preview": dg.MetadataValue.md(_preview(result.profiles))})
     yield dg.MaterializeResult(asset_key=DECISIONS_KEY, metadata={
         **common, "dagster/row_count": len(result.decisions),
@@ -194,16 +194,16 @@ def identity(context: dg.AssetExecutionContext, config: IdentityConfig, state_db
                                               result.decisions["decision"].value_counts().items()}),
         "sample": dg.MetadataValue.json(_decision_sample(result.decisions))})
     yield dg.MaterializeResult(asset_key=ALIASES_KEY, metadata={
-        **common, "dagster/row_count": len(result.aliases), "aliases_total": len(result.graph.aliases)})
+        **common, "dagster/row_count": len(result.aliases), "aliases_total": whole["aliases_total"]})
     cm = result.contact_map
     yield dg.MaterializeResult(asset_key=CONTACT_MAP_KEY, metadata={
         **common, "dagster/row_count": len(cm),
         "by_status": dg.MetadataValue.json({str(k): int(v) for k, v in cm["status"].value_counts().items()})
         if len(cm) else dg.MetadataValue.json({})})
     yield dg.AssetCheckResult(
-        check_name=GIANT_CHECK, asset_key=PROFILES_KEY, passed=len(giants) == 0,
+        check_name=GIANT_CHECK, asset_key=PROFILES_KEY, passed=giants == 0,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"bound": rules.giant_profile_identifiers, "largest_profile_identifiers": biggest,
-                  "giant_profiles": dg.MetadataValue.json(sorted(giants.astype(str))[:20])},
-        description=None if len(giants) == 0 else
-        f"{len(giants)} profile(s) exceed {rules.giant_profile_identifiers} identifiers")
+                  "giant_profiles": dg.MetadataValue.json(whole["giant_profiles"])},
+        description=None if giants == 0 else
+        f"{giants} profile(s) exceed {rules.giant_profile_identifiers} identifiers")

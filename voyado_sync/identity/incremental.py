@@ -16,6 +16,7 @@ ids therefore gives exactly what a full recompute gives (tested property)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,7 +43,11 @@ def rules_fingerprint(rules: IdentityRules) -> str:
 
 @dataclass
 class IdentityGraph:
-    """Everything the next run needs (persisted by voyado_sync.state.identity)."""
+    """Everything the next run needs (persisted by voyado_sync.state.identity).
+
+    An incremental run reads the graph only through the ``*_with_*``/``*_in_*`` questions below;
+    ``IdentityStateStore.source()`` answers the same questions with indexed SQL, so a day's run reads
+    its region of the stored graph, never all of it."""
 
     records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GRAPH_RECORD_COLUMNS))
     edges: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EDGE_COLUMNS))
@@ -52,10 +57,36 @@ class IdentityGraph:
     run_seq: int = 0
     rules_fingerprint: str | None = None
 
+    def records_with_keys(self, keys) -> pd.DataFrame:
+        return rows(self.records, isin(self.records["record_key"], keys))
+
+    def records_in_components(self, comps) -> pd.DataFrame:
+        return rows(self.records, isin_ints(self.records["component"].to_numpy(), comps))
+
+    def edges_in_components(self, comps) -> pd.DataFrame:
+        return rows(self.edges, isin_ints(self.edges["component"].to_numpy(), comps))
+
+    def components_carrying(self, touched: pd.DataFrame) -> np.ndarray:
+        """Components of the records that carry any of ``touched`` (id_type, value)."""
+        carrier = np.flatnonzero(isin(self.edges["value"], touched["value"])) if len(touched) else []
+        if not len(carrier):
+            return np.zeros(0, dtype=np.int64)
+        cand = self.edges.iloc[carrier][["id_type", "value", "component"]].merge(touched, on=["id_type", "value"])
+        return cand["component"].to_numpy(dtype=np.int64)
+
+    def profiles_with_ids(self, ids) -> pd.DataFrame:
+        return self.profiles[isin(self.profiles["profile_id"], ids)]
+
+    def ids_in_use(self, ids) -> np.ndarray:
+        """Which of ``ids`` were ever issued (live profiles and aliases): a new id must differ."""
+        return isin(ids, self.profiles["profile_id"]) | isin(ids, self.aliases["alias_id"])
+
+    def whole(self) -> "IdentityGraph":
+        return self
+
 
 @dataclass
 class RunResult:
-    graph: IdentityGraph
     profiles: pd.DataFrame      # golden rows of the profiles this run touched
     decisions: pd.DataFrame
     aliases: pd.DataFrame       # aliases created by this run
@@ -64,6 +95,19 @@ class RunResult:
     retired: list[str]          # profile ids that stopped existing (aliased or all records removed)
     scope_keys: pd.Index        # records recomputed or removed by this run
     mode: str                   # "full" | "incremental"
+    records: pd.DataFrame       # GRAPH_RECORD_COLUMNS of the recomputed records
+    id_profiles: pd.DataFrame   # PROFILE_COLUMNS of the live profiles this run recomputed
+    run_seq: int
+    rules_fingerprint: str
+    _graph: "IdentityGraph | Callable[[], IdentityGraph]" = field(repr=False)
+
+    @property
+    def graph(self) -> IdentityGraph:
+        """The whole graph after this run. An incremental run splices it together only when asked:
+        saving to SQL needs just the recomputed region above."""
+        if callable(self._graph):
+            self._graph = self._graph()
+        return self._graph
 
 
 def full_run(inp: IdentityInput, rules: IdentityRules, previous: IdentityGraph | None = None) -> RunResult:
@@ -73,31 +117,30 @@ def full_run(inp: IdentityInput, rules: IdentityRules, previous: IdentityGraph |
     with gc_paused():
         edges = normalize_identifiers(inp.identifiers[IDENTIFIER_COLUMNS], rules)
     return _recompute(previous, inp.records[RECORD_COLUMNS].reset_index(drop=True), edges, rules,
-                      forced_shared=None, keep_records=None, keep_edges=None, mode="full",
-                      prev_rows=previous.records, prev_edges=previous.edges, removed=pd.Index([]))
+                      forced_shared=None, mode="full", prev_rows=previous.records, prev_edges=previous.edges,
+                      removed=pd.Index([]))
 
 
 def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityRules,
                   removed: list[str] | None = None) -> RunResult:
     """Upsert the changed records (each with its complete identifier set) and drop ``removed``
-    record keys, recomputing only the components they can reach. Rules that changed since the graph
-    was built force a full recompute (with stable ids)."""
+    record keys, recomputing only the components they can reach. ``graph`` is an ``IdentityGraph``
+    or anything answering its region questions (the SQL state's ``source()``). Rules that changed
+    since the graph was built force a full recompute (with stable ids)."""
     if graph.rules_fingerprint not in (None, rules_fingerprint(rules)):
-        return full_run(graph_with_changes(graph, changes, removed), rules, previous=graph)
-    g_recs, g_edges = graph.records, graph.edges
+        whole = graph.whole()
+        return full_run(graph_with_changes(whole, changes, removed), rules, previous=whole)
     new_recs = changes.records[RECORD_COLUMNS]
-    unit = g_recs["observed_at"].dtype
+    removed_keys = np.asarray(removed or [], dtype=object)
+    hit_rows = graph.records_with_keys(np.concatenate([as_objects(new_recs["record_key"]), removed_keys]))
+    unit = hit_rows["observed_at"].dtype
     if isinstance(unit, pd.DatetimeTZDtype) and new_recs["observed_at"].dtype != unit:
-        # The stored records' time unit when that loses nothing: otherwise every splice below
-        # re-casts the whole graph to the finer unit.
+        # The stored records' time unit when that loses nothing: otherwise splicing the whole graph
+        # re-casts it to the finer unit.
         ts = pd.to_datetime(new_recs["observed_at"], utc=True)
         coarse = ts.astype(unit)
         if (coarse.isna() == ts.isna()).all() and (coarse[ts.notna()] == ts[ts.notna()]).all():
             new_recs = new_recs.assign(observed_at=coarse)
-    removed_keys = np.asarray(removed or [], dtype=object)
-    # One string pass over the records; everything after works on component labels (ints).
-    rec_hit = isin(g_recs["record_key"], np.concatenate([as_objects(new_recs["record_key"]), removed_keys]))
-    hit_rows = g_recs[rec_hit]
     # A replayed old partition never overwrites a newer version of a record.
     seen = pd.to_datetime(hit_rows.set_index("record_key")["observed_at"].reindex(
         new_recs["record_key"].to_numpy()), utc=True).to_numpy()
@@ -110,24 +153,15 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
     new_ids = changes.identifiers[isin(changes.identifiers["record_key"], upsert)][IDENTIFIER_COLUMNS]
     new_edges = normalize_identifiers(new_ids, rules)
     changed_comps = hit_rows.loc[isin(hit_rows["record_key"], changed), "component"].unique()
-    e_comp = g_edges["component"].to_numpy()
-    near = np.flatnonzero(isin_ints(e_comp, changed_comps))
-    near_edges = g_edges.iloc[near]
+    near_edges = graph.edges_in_components(changed_comps)
     old_edges = near_edges[isin(near_edges["record_key"], changed)]
     # Identifiers a changed record had or has; every record carrying one joins the recomputed region.
     touched = pd.concat([old_edges.loc[(old_edges["status"] == "ok").to_numpy(), ["id_type", "value"]],
                          new_edges.loc[(new_edges["status"] == "ok").to_numpy(), ["id_type", "value"]]]
                         ).drop_duplicates()
-    carrier = np.flatnonzero(isin(g_edges["value"], touched["value"]))
-    if len(carrier):
-        cand = g_edges.iloc[carrier][["id_type", "value", "component"]].merge(touched, on=["id_type", "value"])
-        comps = np.union1d(changed_comps, cand["component"].to_numpy(dtype=np.int64))
-    else:
-        comps = np.asarray(changed_comps, dtype=np.int64)
-    rec_region = isin_ints(g_recs["component"].to_numpy(), comps)
-    edge_region = isin_ints(e_comp, comps)
-    region_recs = rows(g_recs, rec_region)
-    region_edges = rows(g_edges, edge_region)
+    comps = np.union1d(np.asarray(changed_comps, dtype=np.int64), graph.components_carrying(touched))
+    region_recs = graph.records_in_components(comps)
+    region_edges = graph.edges_in_components(comps)
     stay_r = ~isin(region_recs["record_key"], changed)
     stay_e = ~isin(region_edges["record_key"], changed)
     sub_recs = pd.concat([region_recs.loc[stay_r, RECORD_COLUMNS], new_recs], ignore_index=True)
@@ -139,8 +173,7 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
     if len(prev_shared) and len(touched):
         prev_shared = prev_shared.merge(touched, how="left", indicator=True)
         prev_shared = prev_shared[prev_shared["_merge"] == "left_only"][["id_type", "value"]]
-    return _recompute(graph, sub_recs, sub_edges, rules, forced_shared=prev_shared,
-                      keep_records=rows(g_recs, ~rec_region), keep_edges=rows(g_edges, ~edge_region), mode="incremental",
+    return _recompute(graph, sub_recs, sub_edges, rules, forced_shared=prev_shared, mode="incremental",
                       prev_rows=region_recs, prev_edges=region_edges, removed=changed.difference(pd.Index(upsert)))
 
 
@@ -159,8 +192,8 @@ def _recompute(*args, **kwargs) -> RunResult:
 
 
 def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, rules: IdentityRules,
-                    forced_shared, keep_records, keep_edges, mode: str, prev_rows: pd.DataFrame,
-                    prev_edges: pd.DataFrame, removed: pd.Index) -> RunResult:
+                    forced_shared, mode: str, prev_rows: pd.DataFrame, prev_edges: pd.DataFrame,
+                    removed: pd.Index) -> RunResult:
     run_seq = graph.run_seq + 1
     recs = recs.drop_duplicates("record_key", keep="last").reset_index(drop=True)
     # Record positions are the currency from here on: every identifier row learns its record's row
@@ -182,10 +215,9 @@ def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFram
 
     previous = prev_rows[["record_key", "profile_id"]]
     involved = previous["profile_id"].unique()
-    prev_profiles = graph.profiles[isin(graph.profiles["profile_id"], involved)]
-    used = np.concatenate([as_objects(graph.profiles["profile_id"]), as_objects(graph.aliases["alias_id"])])
-    ids = assign_stable_ids(clusters[["record_key", "cluster"]], recs["source"], previous, prev_profiles, used,
-                            rules, run_seq, record_hashes=h)
+    prev_profiles = graph.profiles_with_ids(involved)
+    ids = assign_stable_ids(clusters[["record_key", "cluster"]], recs["source"], previous, prev_profiles,
+                            graph.ids_in_use, rules, run_seq, record_hashes=h)
     new_records = recs.assign(profile_id=ids.assignment["profile_id"].array, component=comp_label)
     decisions = build_decisions(res, ids, run_seq, prev_edges=prev_edges if len(prev_edges) else None)
     golden = golden_profiles(ids.assignment, recs, res.edges, rules, record_hashes=h, values=res.values)
@@ -194,31 +226,38 @@ def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFram
     # Previous ids that no longer name a profile: aliased now, or every record removed.
     live_ids = set(ids.profiles["profile_id"])
     gone_ids = [p for p in involved if p not in live_ids]
-    aliases = _flatten_aliases(graph.aliases, ids.aliases)
     new_edges = res.edges.assign(component=comp_label[res.edges["rec"].to_numpy()])[EDGE_COLUMNS]
-    if keep_records is None:
-        all_records, all_edges = new_records, new_edges
-        profiles = ids.profiles
-        all_golden = golden
+    fingerprint = rules_fingerprint(rules)
+    if mode == "full":
+        whole = IdentityGraph(records=new_records, edges=new_edges, profiles=ids.profiles,
+                              aliases=_flatten_aliases(graph.aliases, ids.aliases), golden=golden,
+                              run_seq=run_seq, rules_fingerprint=fingerprint)
+        scope = pd.Index(recs["record_key"])
     else:
-        all_records = pd.concat([keep_records, new_records], ignore_index=True)
-        all_edges = pd.concat([keep_edges, new_edges], ignore_index=True)
-        profiles = pd.concat([rows(graph.profiles, ~isin(graph.profiles["profile_id"], involved)), ids.profiles],
-                             ignore_index=True)
-        old_golden = graph.golden
-        if len(old_golden):
-            old_golden = rows(old_golden, ~isin(old_golden["profile_id"], np.concatenate(
-                [as_objects(involved), np.asarray(list(live_ids), dtype=object)])))
-            all_golden = pd.concat([old_golden, golden], ignore_index=True)
-        else:
-            all_golden = golden
-    new_graph = IdentityGraph(records=all_records.reset_index(drop=True), edges=all_edges.reset_index(drop=True),
-                              profiles=profiles.reset_index(drop=True), aliases=aliases, golden=all_golden,
-                              run_seq=run_seq, rules_fingerprint=rules_fingerprint(rules))
-    return RunResult(graph=new_graph, profiles=golden, decisions=decisions, aliases=ids.aliases,
-                     contact_map=contact_map, edges=new_edges, retired=sorted(gone_ids),
-                     scope_keys=pd.Index(prev_rows["record_key"]).append(pd.Index(recs["record_key"])).append(
-                         removed).unique() if mode != "full" else pd.Index(recs["record_key"]), mode=mode)
+        scope = pd.Index(prev_rows["record_key"]).append(pd.Index(recs["record_key"])).append(removed).unique()
+        whole = lambda: _splice(graph.whole(), result)  # noqa: E731
+    result = RunResult(profiles=golden, decisions=decisions, aliases=ids.aliases, contact_map=contact_map,
+                       edges=new_edges, retired=sorted(gone_ids), scope_keys=scope, mode=mode,
+                       records=new_records, id_profiles=ids.profiles, run_seq=run_seq,
+                       rules_fingerprint=fingerprint, _graph=whole)
+    return result
+
+
+def _splice(old: IdentityGraph, r: RunResult) -> IdentityGraph:
+    """The previous whole graph with the run's region replaced."""
+    replaced = np.concatenate([as_objects(r.id_profiles["profile_id"]), np.asarray(r.retired, dtype=object)])
+    records = pd.concat([rows(old.records, ~isin(old.records["record_key"], r.scope_keys)), r.records],
+                        ignore_index=True)
+    edges = pd.concat([rows(old.edges, ~isin(old.edges["record_key"], r.scope_keys)), r.edges], ignore_index=True)
+    profiles = pd.concat([rows(old.profiles, ~isin(old.profiles["profile_id"], replaced)), r.id_profiles],
+                         ignore_index=True)
+    golden = r.profiles
+    if len(old.golden):
+        golden = pd.concat([rows(old.golden, ~isin(old.golden["profile_id"], replaced)), r.profiles],
+                           ignore_index=True)
+    return IdentityGraph(records=records, edges=edges, profiles=profiles,
+                         aliases=_flatten_aliases(old.aliases, r.aliases), golden=golden, run_seq=r.run_seq,
+                         rules_fingerprint=r.rules_fingerprint)
 
 
 def _group_min(acc: np.ndarray, groups: np.ndarray, values: np.ndarray) -> None:

@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from voyado_sync.identity.keys import as_arrow, as_objects, index_in, isin, str_array
+from voyado_sync.identity.keys import as_arrow, as_objects, index_in, str_array
 from voyado_sync.identity.rules import IdentityRules
 
 PROFILE_COLUMNS = ["profile_id", "anchor_record", "born"]
@@ -39,11 +40,12 @@ def record_hash(keys) -> np.ndarray:
 
 
 def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.DataFrame,
-                      prev_profiles: pd.DataFrame, used_ids, rules: IdentityRules,
+                      prev_profiles: pd.DataFrame, in_use: Callable[[np.ndarray], np.ndarray], rules: IdentityRules,
                       run_seq: int, record_hashes: np.ndarray | None = None) -> IdAssignment:
     """``clusters``: record_key, cluster. ``sources``: source per record (aligned with clusters).
     ``previous``: record_key, profile_id of the last run (for these records). ``prev_profiles``:
-    PROFILE_COLUMNS of the previous ids involved. ``record_hashes``: ``record_hash`` of the keys, when
+    PROFILE_COLUMNS of the previous ids involved. ``in_use``: which of some ids were ever issued
+    (live or alias). ``record_hashes``: ``record_hash`` of the keys, when
     the caller has it already. The assignment follows ``clusters`` row order.
 
     Everything per record is an integer array; strings are touched only for claimed ids and anchors."""
@@ -120,7 +122,7 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
     kept = np.fromiter(keeper_of.keys(), dtype=np.int64, count=len(keeper_of))
     new_clusters = np.setdiff1d(np.arange(k, dtype=np.int64), kept)
     new_anchor = key_at(best_pos[new_clusters])
-    new_ids = _mint(new_anchor, used_ids)
+    new_ids = _mint(new_anchor, in_use)
     pid_of = np.empty(k, dtype=object)
     anchor = np.empty(k, dtype=object)
     if len(kept):
@@ -151,19 +153,18 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
     return IdAssignment(assignment, profiles, pd.DataFrame(aliases, columns=ALIAS_COLUMNS), changes_df, retired)
 
 
-def _mint(anchor_keys: np.ndarray, used) -> list[str]:
+def _mint(anchor_keys: np.ndarray, in_use: Callable[[np.ndarray], np.ndarray]) -> list[str]:
     """New ids from anchor record keys; a clash with an issued id (or another new id) re-salts."""
     if not len(anchor_keys):
         return []
     h = pd.util.hash_array(np.asarray(anchor_keys, dtype=object), hash_key="voyado_sync_pid_")
     ids = np.array([f"P{x:016x}" for x in h.tolist()], dtype=object)
-    s = pd.Series(ids, dtype=object)
-    clash = (isin(s, list(used) if isinstance(used, set) else used) | s.duplicated().to_numpy())
+    clash = np.asarray(in_use(ids), dtype=bool) | pd.Series(ids, dtype=object).duplicated().to_numpy()
     if clash.any():  # rare: re-salt only the clashing ones, in a deterministic order
-        taken = set(as_objects(used)) | set(ids[~clash])
+        taken = set(ids[~clash])
         for i in np.flatnonzero(clash)[np.argsort(anchor_keys[clash].astype(str), kind="stable")]:
             salt, pid = 0, ids[i]
-            while pid in taken:
+            while pid in taken or in_use(np.array([pid], dtype=object))[0]:
                 salt += 1
                 x = pd.util.hash_array(np.array([f"{anchor_keys[i]}#{salt}"], dtype=object),
                                        hash_key="voyado_sync_pid_")[0]

@@ -14,7 +14,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from voyado_sync.identity.golden import LIST_COLUMNS
-from voyado_sync.identity.keys import isin
 from voyado_sync.identity.incremental import EDGE_COLUMNS, GRAPH_RECORD_COLUMNS, IdentityGraph, RunResult
 from voyado_sync.identity.stable_ids import ALIAS_COLUMNS, PROFILE_COLUMNS
 
@@ -81,9 +80,7 @@ class IdentityStateStore:
             profiles = _frame(conn, profiles_t, PROFILE_COLUMNS)
             aliases = _frame(conn, aliases_t, ALIAS_COLUMNS)
             golden = _frame(conn, golden_t, [*GOLDEN_SCALARS, "identifiers"])
-        records["observed_at"] = pd.to_datetime(records["observed_at"], utc=True)
-        records["component"] = records["component"].astype(np.int64)
-        edges["component"] = edges["component"].astype(np.int64)
+        records, edges = _typed(records), _typed(edges)
         profiles["born"] = profiles["born"].astype(np.int64)
         return IdentityGraph(records=records, edges=edges, profiles=profiles, aliases=aliases,
                              golden=_golden_from_sql(golden), run_seq=int(meta.get("run_seq", 0)),
@@ -99,11 +96,30 @@ class IdentityStateStore:
             return conn.execute(sa.select(aliases_t.c.profile_id).where(
                 aliases_t.c.alias_id == profile_or_alias)).scalar()
 
+    def source(self) -> "SqlGraphSource":
+        """The stored graph as an incremental run sees it: region questions answered by indexed SQL."""
+        self.create()
+        return SqlGraphSource(self)
+
+    def summary(self, giant_bound: int) -> dict:
+        """Whole-graph figures for metadata and the giant-profile check, without loading the graph."""
+        self.create()
+        g = golden_t.c
+        with self.engine.connect() as conn:
+            total, biggest, most = conn.execute(sa.select(
+                sa.func.count(), sa.func.max(g.identifier_count), sa.func.max(g.record_count))).one()
+            giants = conn.execute(sa.select(g.profile_id).where(g.identifier_count > giant_bound)
+                                  .order_by(g.profile_id).limit(20)).scalars().all()
+            n_giants = conn.execute(sa.select(sa.func.count()).where(g.identifier_count > giant_bound)).scalar()
+            aliases = conn.execute(sa.select(sa.func.count()).select_from(aliases_t)).scalar()
+        return {"profiles_total": int(total or 0), "largest_profile_identifiers": int(biggest or 0),
+                "largest_profile_records": int(most or 0), "giant_profiles": list(giants),
+                "giant_profile_count": int(n_giants or 0), "aliases_total": int(aliases or 0)}
+
     # ------------------------------------------------------------------ save
     def save(self, result: RunResult, expected_run_seq: int) -> None:
-        """Persist ``result.graph``: everything on a full run, only the recomputed scope otherwise."""
+        """Persist a run: everything on a full run, only the recomputed region otherwise."""
         self.create()
-        g = result.graph
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7324501)"))
@@ -112,31 +128,99 @@ class IdentityStateStore:
                 raise StaleIdentityState(
                     f"identity state moved from run {expected_run_seq} to {current} while this run computed")
             if result.mode == "full":
-                for t in (records_t, edges_t, profiles_t, golden_t):
+                for t in (records_t, edges_t, profiles_t, golden_t, aliases_t):
                     conn.execute(t.delete())
-                recs, edges, profs, gold = g.records, g.edges, g.profiles, g.golden
+                aliases = result.graph.aliases
             else:
                 keys = list(result.scope_keys)
                 _delete_in(conn, records_t, records_t.c.record_key, keys)
                 _delete_in(conn, edges_t, edges_t.c.record_key, keys)
-                touched = set(result.profiles["profile_id"]) if len(result.profiles) else set()
-                gone = list(touched | set(result.retired))
+                gone = list(set(result.id_profiles["profile_id"]) | set(result.retired))
                 _delete_in(conn, profiles_t, profiles_t.c.profile_id, gone)
                 _delete_in(conn, golden_t, golden_t.c.profile_id, gone)
-                scope = pd.Index(keys)
-                recs = g.records[isin(g.records["record_key"], scope)]
-                edges = g.edges[isin(g.edges["record_key"], scope)]
-                profs = g.profiles[isin(g.profiles["profile_id"], list(touched))]
-                gold = result.profiles
-            conn.execute(aliases_t.delete())
-            _insert(conn, records_t, recs[GRAPH_RECORD_COLUMNS])
-            _insert(conn, edges_t, edges[EDGE_COLUMNS])
-            _insert(conn, profiles_t, profs[PROFILE_COLUMNS])
-            _insert(conn, aliases_t, g.aliases[ALIAS_COLUMNS])
-            _insert(conn, golden_t, _golden_to_sql(gold))
-            for k, v in (("run_seq", str(g.run_seq)), ("rules_fingerprint", g.rules_fingerprint or "")):
+                # Older aliases of an id retired now follow it to its survivor.
+                for alias_id, survivor in zip(result.aliases["alias_id"], result.aliases["profile_id"]):
+                    conn.execute(aliases_t.update().where(aliases_t.c.profile_id == alias_id)
+                                 .values(profile_id=survivor))
+                aliases = result.aliases
+            _insert(conn, records_t, result.records[GRAPH_RECORD_COLUMNS])
+            _insert(conn, edges_t, result.edges[EDGE_COLUMNS])
+            _insert(conn, profiles_t, result.id_profiles[PROFILE_COLUMNS])
+            _insert(conn, aliases_t, aliases[ALIAS_COLUMNS])
+            _insert(conn, golden_t, _golden_to_sql(result.profiles))
+            for k, v in (("run_seq", str(result.run_seq)), ("rules_fingerprint", result.rules_fingerprint or "")):
                 conn.execute(meta_t.delete().where(meta_t.c.key == k))
                 conn.execute(meta_t.insert().values(key=k, value=v))
+
+
+class SqlGraphSource:
+    """``IdentityGraph``'s region questions over the stored tables (indexes on record key, component
+    and (id_type, value)). Reads are not one snapshot: a run that saved meanwhile makes this run's
+    save fail its run-sequence check, and the caller retries on fresh state."""
+
+    def __init__(self, store: IdentityStateStore) -> None:
+        self.store = store
+        with store.engine.connect() as conn:
+            meta = dict(conn.execute(sa.select(meta_t.c.key, meta_t.c.value)).all())
+        self.run_seq = int(meta.get("run_seq", 0))
+        self.rules_fingerprint = meta.get("rules_fingerprint")
+
+    def _select(self, table: sa.Table, columns: list[str], col, values) -> pd.DataFrame:
+        values = [v.item() if isinstance(v, np.generic) else v for v in values if v is not None]
+        parts = []
+        with self.store.engine.connect() as conn:
+            for i in range(0, len(values), _CHUNK):
+                parts.extend(conn.execute(sa.select(*[table.c[c] for c in columns])
+                                          .where(col.in_(values[i:i + _CHUNK]))).all())
+        return _typed(pd.DataFrame(parts, columns=columns))
+
+    def records_with_keys(self, keys) -> pd.DataFrame:
+        return self._select(records_t, GRAPH_RECORD_COLUMNS, records_t.c.record_key, pd.unique(np.asarray(keys, dtype=object)))
+
+    def records_in_components(self, comps) -> pd.DataFrame:
+        return self._select(records_t, GRAPH_RECORD_COLUMNS, records_t.c.component, np.unique(comps))
+
+    def edges_in_components(self, comps) -> pd.DataFrame:
+        return self._select(edges_t, EDGE_COLUMNS, edges_t.c.component, np.unique(comps))
+
+    def components_carrying(self, touched: pd.DataFrame) -> np.ndarray:
+        out = []
+        with self.store.engine.connect() as conn:
+            for id_type, group in touched.groupby("id_type", sort=True):
+                values = sorted(set(group["value"]))
+                for i in range(0, len(values), _CHUNK):
+                    out.extend(conn.execute(sa.select(edges_t.c.component).distinct().where(
+                        edges_t.c.id_type == id_type, edges_t.c.value.in_(values[i:i + _CHUNK]))).scalars())
+        return np.asarray(out, dtype=np.int64)
+
+    def profiles_with_ids(self, ids) -> pd.DataFrame:
+        df = self._select(profiles_t, PROFILE_COLUMNS, profiles_t.c.profile_id, list(ids))
+        df["born"] = df["born"].astype(np.int64)
+        return df
+
+    def ids_in_use(self, ids) -> np.ndarray:
+        ids = np.asarray(ids, dtype=object)
+        found: set[str] = set()
+        with self.store.engine.connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                chunk = list(ids[i:i + _CHUNK])
+                found.update(conn.execute(sa.select(profiles_t.c.profile_id)
+                                          .where(profiles_t.c.profile_id.in_(chunk))).scalars())
+                found.update(conn.execute(sa.select(aliases_t.c.alias_id)
+                                          .where(aliases_t.c.alias_id.in_(chunk))).scalars())
+        return np.array([i in found for i in ids], dtype=bool)
+
+    def whole(self) -> IdentityGraph:
+        return self.store.load()
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """The column types ``load`` gives, so SQL and in-memory regions look alike."""
+    if "observed_at" in df.columns:
+        df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
+    if "component" in df.columns:
+        df["component"] = df["component"].astype(np.int64)
+    return df
 
 
 def _frame(conn, table: sa.Table, columns: list[str]) -> pd.DataFrame:

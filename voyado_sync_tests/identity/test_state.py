@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from voyado_sync.identity.incremental import apply_changes
+from voyado_sync.identity.records import extract
 from voyado_sync.state.db import get_engine
 from voyado_sync.state.identity import IdentityStateStore, StaleIdentityState
 
@@ -56,8 +57,6 @@ def test_aliases_resolve_to_the_survivor(store):
 
 
 def _input(*orders):
-    from voyado_sync.identity.records import extract
-
     return extract(orders=orders, rules=RULES)
 
 
@@ -68,3 +67,41 @@ def profile_of_graph(graph) -> dict[str, str]:
 def test_load_of_an_empty_database_is_an_empty_graph(store):
     g = store.load()
     assert g.run_seq == 0 and g.records.empty and isinstance(g.records, pd.DataFrame)
+
+
+def test_a_day_on_the_sql_state_reads_only_its_region_and_equals_the_in_memory_run(store, monkeypatch):
+    """Three days: o1's and o2's profiles merge through o3 (an alias), then o9's profile joins them
+    (another alias; an older alias must follow its target to the survivor). The SQL source never loads the whole graph,
+    and every day's result equals the same day run on the in-memory graph."""
+    days = [
+        [order("o1", None, "x@mail.se"), order("o2", None, None, "0701110000"), order("o9", None, "far@mail.se"),
+         order("o10", None, "untouched@mail.se", "0709998877")],  # o10: a region no later day reaches
+        [order("o3", None, "x@mail.se", "0701110000")],
+        # An account with o1's email places an order under o9's email: both profiles join.
+        [customer("c1", "x@mail.se"), order("o6", "c1", "far@mail.se")],
+    ]
+    mem = run(orders=days[0])
+    store.save(mem, expected_run_seq=0)
+    whole_load = store.load
+    monkeypatch.setattr(store, "load", lambda: pytest.fail("an incremental day loaded the whole graph"))
+    for docs in days[1:]:
+        source = store.source()
+        assert source.run_seq == mem.run_seq
+        changes = extract(customers=[d for d in docs if "email" in d], orders=[d for d in docs if "email" not in d],
+                          rules=RULES)
+        day = apply_changes(source, changes, RULES)
+        mem = apply_changes(mem.graph, changes, RULES)
+        assert dict(zip(day.records["record_key"], day.records["profile_id"])) == \
+            dict(zip(mem.records["record_key"], mem.records["profile_id"]))
+        assert "ct_order:o10" not in set(day.scope_keys)
+        assert day.retired == mem.retired and day.decisions["decision"].tolist() == mem.decisions["decision"].tolist()
+        store.save(day, expected_run_seq=source.run_seq)
+    monkeypatch.setattr(store, "load", whole_load)
+    loaded = store.load()
+    assert profile_of_graph(loaded) == profile_of(mem)
+    assert sorted(zip(loaded.aliases["alias_id"], loaded.aliases["profile_id"])) == \
+        sorted(zip(mem.graph.aliases["alias_id"], mem.graph.aliases["profile_id"]))
+    assert len(loaded.aliases) >= 2 and set(loaded.aliases["profile_id"]) <= set(loaded.records["profile_id"])
+    summary = store.summary(giant_bound=2)
+    assert summary["profiles_total"] == len(set(loaded.records["profile_id"]))
+    assert summary["aliases_total"] == len(loaded.aliases) and summary["giant_profile_count"] >= 1
