@@ -71,9 +71,9 @@ def phase_full(data: Path) -> dict:
     rss_full = _rss_mb()
     g = result.graph
     g.records[["record_key", "profile_id"]].to_parquet(data / "ours.parquet")
+    # As normalization hands them to linking (status and reason stay categorical).
     norm = g.edges[["record_key", "id_type", "raw_value", "value", "status", "reason"]]
-    norm.assign(status=norm["status"].astype(object), reason=norm["reason"].astype(object)).to_parquet(
-        data / "normalized.parquet")
+    norm.to_parquet(data / "normalized.parquet")
     # Linking + clustering alone, on the normalized identifiers.
     keys = records["record_key"]
     link = []
