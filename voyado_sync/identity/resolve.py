@@ -35,6 +35,7 @@ from voyado_sync.identity.rules import IdentityRules
 MERGED, CONFLICT, SHARED, BLOCKED, INVALID = "merged", "preserved_conflict", "shared", "blocked", "invalid"
 OUTCOMES = (MERGED, CONFLICT, SHARED, BLOCKED, INVALID)
 _OUTCOME_CODES = [MERGED, CONFLICT, INVALID, BLOCKED, SHARED]
+_NO_LIMIT = np.iinfo(np.int64).max  # a type without a limit (np.iinfo is slow in the union-find loop)
 
 
 @dataclass
@@ -131,7 +132,7 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     edge_refused = np.zeros(len(er), dtype=bool)  # per-edge refusal (within-record over limit)
     conflicts: list[dict] = []
 
-    limits = np.full(nt, np.iinfo(np.int64).max, dtype=np.int64)
+    limits = np.full(nt, _NO_LIMIT, dtype=np.int64)
     for t, lim in rules.limits.items():
         limits[rules.type_rank[t]] = lim
     bridge = np.zeros((nt, nt), dtype=bool)
@@ -327,7 +328,7 @@ def _violations(labels_of_rec, er, ev, et, limits, nt, pairs_cl, profile_of_rec=
         pairs = pd.unique(labels_of_rec[er[sel_u]].astype(np.int64) * np.int64(len(labels_of_rec) + 1) + prof)
         grp = pd.Series(pairs // np.int64(len(labels_of_rec) + 1)).value_counts()
         bad.append(grp.index.to_numpy()[grp.to_numpy() > 1])
-    limited = limits < np.iinfo(np.int64).max
+    limited = limits < _NO_LIMIT
     sel = limited[et]
     if sel.any():
         lab = labels_of_rec[er[sel]]
@@ -348,7 +349,7 @@ def _component_violations(comp, n_rec, vid_type, live_vids, limits, nt, rec_comp
     """Global variant of `_violations`: every live value sits in exactly one component, so counting
     values per (component, type) needs no de-duplication. For no-bridge rules it is conservative
     (two values of the guarded type plus one of the bridging type send the component to the passes)."""
-    limited = limits < np.iinfo(np.int64).max
+    limited = limits < _NO_LIMIT
     watched = limited | bridge.any(axis=0) | bridge.any(axis=1)
     v = live_vids[watched[vid_type[live_vids]]]
     t = vid_type[v]
@@ -390,7 +391,7 @@ class _UnionFind:
 
     def check(self, roots: list[int], limits, nt, guarded=()) -> str | None:
         for t in range(nt):
-            if limits[t] == np.iinfo(np.int64).max:
+            if limits[t] == _NO_LIMIT:
                 continue
             union: set = set()
             for r in roots:
@@ -425,7 +426,7 @@ def _ordered_passes(recs, er, ev, et, vid_value, limits, nt, priority, pairs_cl,
     label = np.arange(n, dtype=np.int64)
     refused: dict[int, str] = {}
     conflicts: list[dict] = []
-    limited = limits < np.iinfo(np.int64).max
+    limited = limits < _NO_LIMIT
     # Cannot-link pairs in local coordinates.
     cl_local = np.zeros((0, 2), dtype=np.int64)
     if len(pairs_cl):
