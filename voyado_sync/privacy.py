@@ -1,14 +1,16 @@
 """PII never leaves the process raw: logs, metadata, ledger and dead letters hold hashes or masks.
 
-Hashes are keyed (HMAC-SHA256) with ``VOYADO_SYNC_HASH_KEY`` when set, so a leaked ledger cannot be
-reversed with a dictionary of common emails; the default key keeps hashes stable across runs."""
+Hashes are keyed (BLAKE2b in its keyed MAC mode, RFC 7693) with ``VOYADO_SYNC_HASH_KEY`` when set, so a
+leaked ledger cannot be reversed with a dictionary of common emails; the default key keeps hashes stable
+across runs. BLAKE2b rather than HMAC-SHA256: one pass instead of two, which matters when identity
+resolution hashes every distinct identifier of a million records for its decision log."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 _PII_KEYS = {
@@ -28,10 +30,18 @@ def _key() -> bytes:
     return os.environ.get("VOYADO_SYNC_HASH_KEY", "voyado_sync").encode()
 
 
+def keyed_hasher() -> Callable[[bytes], str]:
+    """The keyed hash behind ``hash_value`` with the key read once, for callers hashing many values."""
+    key = _key()
+    if len(key) > 64:  # BLAKE2b takes keys of at most 64 bytes
+        key = hashlib.blake2b(key, digest_size=64).digest()
+    blake2b = hashlib.blake2b
+    return lambda data: "h:" + blake2b(data, key=key, digest_size=8).hexdigest()
+
+
 def hash_value(value: str, kind: str = "") -> str:
     """Stable keyed hash of an identifier (``kind`` namespaces it: an email and a phone never collide)."""
-    digest = hmac.new(_key(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-    return f"h:{digest[:16]}"
+    return keyed_hasher()(f"{kind}:{value}".encode())
 
 
 def mask_email(email: str) -> str:

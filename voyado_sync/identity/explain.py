@@ -5,7 +5,6 @@ because they are what an engineer follows to the source system."""
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections import Counter
 
@@ -17,15 +16,15 @@ import pyarrow.compute as pc
 from voyado_sync.identity.keys import as_arrow, as_objects, index_in, isin
 from voyado_sync.identity.resolve import BLOCKED, CONFLICT, INVALID, MERGED, SHARED, Resolution
 from voyado_sync.identity.stable_ids import IdAssignment
-from voyado_sync.privacy import _key, hash_value
+from voyado_sync.privacy import hash_value, keyed_hasher
 
 DECISION_COLUMNS = ["run_seq", "decision", "profile_id", "rule", "id_type", "value_hash", "record_count",
                     "evidence"]
 
 
 def hash_values(id_types, values) -> np.ndarray:
-    """``privacy.hash_value`` over (type, value) pairs, each distinct pair computed once; the keyed
-    HMAC is the same, only the key lookup is hoisted out of the loop (asserted equal in tests).
+    """``privacy.hash_value`` over (type, value) pairs, each distinct pair computed once, with the same
+    keyed hasher (asserted equal in tests).
     The "type:value" texts are built and de-duplicated in Arrow and reach Python as bytes, ready
     for the digest: no per-row string objects."""
     if not len(id_types):
@@ -36,10 +35,8 @@ def hash_values(id_types, values) -> np.ndarray:
         t, v = (pa.array(pd.Series(np.asarray(x, dtype=object)).astype(str).to_numpy(dtype=object), pa.large_string())
                 for x in (id_types, values))
     enc = pc.binary_join_element_wise(t, v, pa.scalar(":", pa.large_string())).dictionary_encode()
-    key = _key()
-    digest = hmac.digest
-    hashed = np.array(["h:" + digest(key, u, "sha256").hex()[:16]
-                       for u in enc.dictionary.cast(pa.large_binary()).to_pylist()], dtype=object)
+    digest = keyed_hasher()
+    hashed = np.array([digest(u) for u in enc.dictionary.cast(pa.large_binary()).to_pylist()], dtype=object)
     return hashed[enc.indices.to_numpy(zero_copy_only=False)]
 
 

@@ -36,3 +36,13 @@ def test_redact_hashes_pii_and_drops_secrets():
     assert out["email"] == hash_value("anna@example.se", "email")
     assert out["amount"] == 10
     assert find_pii(text) == []
+
+
+def test_identifier_hashes_are_keyed_by_the_environment(monkeypatch):
+    default = hash_value("anna@example.se", "email")
+    assert default.startswith("h:") and len(default) == 18 and default == hash_value("anna@example.se", "email")
+    assert hash_value("anna@example.se", "phone") != default  # the kind namespaces the value
+    monkeypatch.setenv("VOYADO_SYNC_HASH_KEY", "k" * 100)  # longer than a BLAKE2b key may be
+    long_key = hash_value("anna@example.se", "email")
+    monkeypatch.setenv("VOYADO_SYNC_HASH_KEY", "another secret")
+    assert len({default, long_key, hash_value("anna@example.se", "email")}) == 3
