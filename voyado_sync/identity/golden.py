@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from voyado_sync.identity.keys import as_arrow, as_objects, index_in
+from voyado_sync.identity.keys import as_arrow, as_objects, index_in, text_hash
 from voyado_sync.identity.resolve import CONFLICT, MERGED, SHARED
 from voyado_sync.identity.rules import IdentityRules
 from voyado_sync.identity.stable_ids import record_hash
@@ -32,7 +32,6 @@ GOLDEN_ATTRS = ["first_name", "last_name", "country"]
 PROFILE_COLUMNS_OUT = ["profile_id", "record_count", "updated_at", "sources", *GOLDEN_ATTRS, *GOLDEN_IDS.values(),
                        *LIST_COLUMNS.values(), "identifier_count"]
 _NEVER = np.iinfo(np.int64).max
-_SLICE = 200_000
 
 
 def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.DataFrame,
@@ -63,7 +62,7 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
     has_t = ts.notna().to_numpy()
     # Score: lower is better (source rank, then newest first, unknown times last).
     score = srank * (np.int64(1) << 40) + np.where(has_t, (np.int64(1) << 39) - tsec, (np.int64(1) << 40) - 1)
-    rh = record_hash(as_objects(rec["record_key"])) if record_hashes is None else record_hashes
+    rh = record_hash(rec["record_key"]) if record_hashes is None else record_hashes
     order = np.lexsort((rh, score, prof))
     prof_sorted = prof[order]
 
@@ -104,10 +103,7 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
     v_arrow = as_arrow(vuniq)
     if v_arrow is None:  # not all strings (hand-built input): let Arrow render them as text
         v_arrow = pa.array([None if pd.isna(x) else str(x) for x in as_objects(vuniq)], type=pa.large_string())
-    # Hashed in slices: the Python strings hash_array needs live only for one slice at a time.
-    vhash_u = np.concatenate([np.zeros(0, np.int64)] + [
-        pd.util.hash_array(as_objects(vuniq[i:i + _SLICE])).view(np.int64) for i in range(0, len(vuniq), _SLICE)])
-    vhash = vhash_u[vcode]
+    vhash = text_hash(v_arrow)[vcode]
     # Per record score of its edges (merged values first, then the record's survivorship score).
     rscore = np.full(len(prof_of_a), _NEVER, dtype=np.int64)
     rscore[rpos] = score

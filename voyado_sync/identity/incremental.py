@@ -37,8 +37,13 @@ GRAPH_RECORD_COLUMNS = [*RECORD_COLUMNS, "profile_id", "component"]
 CONTACT_MAP_COLUMNS = ["profile_id", "voyado_contact_id", "status", "other_contact_ids", "detail"]
 
 
+# Bumped when what the stored graph holds is computed differently (2: record hashes over Arrow
+# buffers): a changed fingerprint makes the next run a full recompute, with stable ids.
+GRAPH_FORMAT = 2
+
+
 def rules_fingerprint(rules: IdentityRules) -> str:
-    return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{GRAPH_FORMAT}:{rules.model_dump_json()}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -206,7 +211,7 @@ def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFram
     edges = edges.reset_index(drop=True)
     res = resolve(edges, rules, record_keys=keys, forced_shared=forced_shared, rec_codes=erec)
     clusters = res.clusters
-    h = record_hash(as_objects(keys))   # once: the anchors, survivorship and component labels all use it
+    h = record_hash(keys)   # once: the anchors, survivorship and component labels all use it
     # Component label = smallest record hash in it: global, so partial recomputes can be spliced in.
     comp = clusters["component"].to_numpy()
     comp_min = np.full(comp.max() + 1 if len(comp) else 0, np.iinfo(np.int64).max, dtype=np.int64)

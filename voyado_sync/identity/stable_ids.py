@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from voyado_sync.identity.keys import as_arrow, as_objects, index_in, str_array
+from voyado_sync.identity.keys import as_arrow, as_objects, index_in, str_array, text_hash
 from voyado_sync.identity.rules import IdentityRules
 
 PROFILE_COLUMNS = ["profile_id", "anchor_record", "born"]
@@ -36,7 +36,7 @@ class IdAssignment:
 
 def record_hash(keys) -> np.ndarray:
     """Order-independent 64-bit hash of record keys (signed, so it sorts with int64 kernels)."""
-    return pd.util.hash_array(np.asarray(keys, dtype=object)).view(np.int64)
+    return text_hash(keys)
 
 
 def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.DataFrame,
@@ -51,7 +51,7 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
     Everything per record is an integer array; strings are touched only for claimed ids and anchors."""
     keys = clusters["record_key"]
     n = len(keys)
-    h = record_hash(as_objects(keys)) if record_hashes is None else np.asarray(record_hashes)
+    h = record_hash(keys) if record_hashes is None else np.asarray(record_hashes)
     sc, su = pd.factorize(pd.Series(np.asarray(sources, dtype=object)) if not isinstance(sources, pd.Series)
                           else sources)
     srank = np.array([rules.source_rank.get(x, 99) for x in su] + [99], dtype=np.int64)[sc]

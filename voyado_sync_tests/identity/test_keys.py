@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voyado_sync.identity.keys import index_in, isin, isin_ints, rows
+from voyado_sync.identity.keys import index_in, isin, isin_ints, rows, text_hash
 
 
 def test_isin_and_index_in_match_pandas_for_arrow_and_object_input():
@@ -46,3 +47,28 @@ def test_isin_ints_matches_numpy():
     members = np.concatenate([rng.choice(labels, 40), rng.integers(0, 10, 5)])
     assert (isin_ints(labels, members) == np.isin(labels, members)).all()
     assert not isin_ints(labels, []).any() and isin_ints(np.array([], np.int64), members).shape == (0,)
+
+
+def _text_hash_by_hand(text: str) -> int:
+    """The definition of keys.text_hash, one byte at a time."""
+    m = 2**64
+    acc, power = 0, 1
+    data = text.encode()
+    for byte in data:
+        acc, power = (acc + (byte + 1) * power) % m, (power * 0x100000001B3) % m
+    h = acc ^ (len(data) * 0x94D049BB133111EB % m)
+    h ^= h >> 30
+    h = h * 0xBF58476D1CE4E5B9 % m
+    h ^= h >> 27
+    h = h * 0x94D049BB133111EB % m
+    h ^= h >> 31
+    return h - m if h >= 2**63 else h
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=40)), max_size=30), st.integers(0, 5))
+def test_text_hash_is_the_polynomial_hash_on_any_slice(texts, start):
+    arr = pa.array(texts, type=pa.large_string()).slice(min(start, len(texts)))  # Arrow offsets not at 0
+    expected = [_text_hash_by_hand(t or "") for t in texts[min(start, len(texts)):]]
+    assert text_hash(arr).tolist() == expected
+    assert text_hash(pd.Series(texts[min(start, len(texts)):], dtype=object)).tolist() == expected
