@@ -5,7 +5,8 @@
 Data: ``voyado_sync.identity.synthetic`` (every noise of the identity issue: households sharing a
 phone, second emails and accounts, recycled phones, guest orders, POS members with only a phone,
 garbage identifiers, formatting noise). Each measured phase runs in a fresh child process so its
-peak RSS is its own. Phases:
+peak RSS is its own (the first run's); every time is the best of ``TIMED_RUNS`` runs, for Splink too.
+Phases:
 
 * ``full``: ``incremental.full_run`` from raw identifier rows (normalization, linking + clustering
   with the rules, stable ids, golden records, decision log);
@@ -44,6 +45,13 @@ from voyado_sync.identity.records import IdentityInput  # noqa: E402
 from voyado_sync.identity.rules import load_rules  # noqa: E402
 
 
+# Every timing is the best of this many runs, ours and Splink's alike: this shared 2-core machine
+# swings by a quarter from one run to the next.
+TIMED_RUNS = 2
+# Splink's time on the machine the identity issue measured its targets on.
+REFERENCE_SPLINK_S = 5.3
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -68,7 +76,10 @@ def phase_full(data: Path) -> dict:
     t = time.perf_counter()
     result = full_run(inp, rules)
     full_s = time.perf_counter() - t
-    rss_full = _rss_mb()
+    rss_full = _rss_mb()   # the peak of the first run; the repeat only takes the better time
+    t = time.perf_counter()
+    full_run(inp, rules)
+    full_s = min(full_s, time.perf_counter() - t)
     g = result.graph
     g.records[["record_key", "profile_id"]].to_parquet(data / "ours.parquet")
     # As normalization hands them to linking (status and reason stay categorical).
@@ -77,12 +88,12 @@ def phase_full(data: Path) -> dict:
     # Linking + clustering alone, on the normalized identifiers.
     keys = records["record_key"]
     link = []
-    for _ in range(2):
+    for _ in range(TIMED_RUNS):
         t = time.perf_counter()
         res = resolve(norm, rules, record_keys=keys)
         link.append(time.perf_counter() - t)
     nolimit = []
-    for _ in range(2):
+    for _ in range(TIMED_RUNS):
         t = time.perf_counter()
         res_nl = resolve(norm, _no_limit_rules(rules), record_keys=keys)
         nolimit.append(time.perf_counter() - t)
@@ -114,9 +125,12 @@ def phase_full(data: Path) -> dict:
     removed = list(records["record_key"].to_numpy(dtype=object)[drop])
     changes = IdentityInput(pd.concat([upd_recs, new_recs], ignore_index=True),
                             pd.concat([upd_ids, cid], ignore_index=True), inp.rejects)
-    t = time.perf_counter()
-    inc = apply_changes(g, changes, rules, removed=removed)
-    inc_s = time.perf_counter() - t
+    inc_times = []
+    for _ in range(TIMED_RUNS):
+        t = time.perf_counter()
+        inc = apply_changes(g, changes, rules, removed=removed)
+        inc_times.append(time.perf_counter() - t)
+    inc_s = min(inc_times)
     t = time.perf_counter()
     inc.graph  # the whole in-memory graph spliced together: only in-memory callers ask for it
     splice_s = time.perf_counter() - t
@@ -149,16 +163,19 @@ def phase_splink(data: Path) -> dict:
     wide = ok.pivot(index="record_key", columns="id_type", values="value")
     wide = wide.reindex(records["record_key"]).reset_index().rename(columns={"record_key": "unique_id"})
     cols = [c for c in wide.columns if c != "unique_id"]
-    t = time.perf_counter()
-    db = DuckDBAPI()
-    sdf = db.register(wide)
-    settings = SettingsCreator(link_type="dedupe_only", comparisons=[],
-                               blocking_rules_to_generate_predictions=[block_on(c) for c in cols],
-                               retain_matching_columns=False, retain_intermediate_calculation_columns=False)
-    linker = Linker(sdf, settings)
-    pairs = linker.inference.deterministic_link()
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pairs).as_pandas_dataframe()
-    splink_s = time.perf_counter() - t
+    times = []
+    for _ in range(TIMED_RUNS):
+        t = time.perf_counter()
+        db = DuckDBAPI()
+        sdf = db.register(wide)
+        settings = SettingsCreator(link_type="dedupe_only", comparisons=[],
+                                   blocking_rules_to_generate_predictions=[block_on(c) for c in cols],
+                                   retain_matching_columns=False, retain_intermediate_calculation_columns=False)
+        linker = Linker(sdf, settings)
+        pairs = linker.inference.deterministic_link()
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pairs).as_pandas_dataframe()
+        times.append(time.perf_counter() - t)
+    splink_s = min(times)
     clusters[["unique_id", "cluster_id"]].to_parquet(data / "splink.parquet")
     return {"splink_s": splink_s, "rss_splink_mb": _rss_mb(), "blocking_rules": cols}
 
@@ -232,7 +249,7 @@ def main() -> None:
         q = quality(ours, truth, nolimit)
         result = {
             "benchmark": "identity", "records": int(len(ours)), "identifier_rows": int(n_ids),
-            "generate_s": round(gen_s, 2),
+            "generate_s": round(gen_s, 2), "timed_runs": TIMED_RUNS,
             **{k: round(v, 5) if isinstance(v, float) else v for k, v in q.items()},
             "full_run_s": round(full["full_s"], 2), "full_run_peak_rss_mb": round(full["rss_full_mb"]),
             "input_loaded_rss_mb": round(full["rss_loaded_mb"]),
@@ -252,6 +269,9 @@ def main() -> None:
                 "splink_s": round(splink["splink_s"], 2),
                 "splink_identical_clusters": same_partition(nolimit, theirs),
                 "link_cluster_vs_splink_ratio": round(full["link_s"] / splink["splink_s"], 3),
+                # The full run as it would take on the issue's reference machine, scaled by Splink's
+                # time there and here (a calibration, not a measurement; the target stays full_run_s).
+                "full_run_s_scaled_to_reference": round(full["full_s"] * REFERENCE_SPLINK_S / splink["splink_s"], 2),
                 "no_limits_vs_splink_ratio": round(full["link_nolimit_s"] / splink["splink_s"], 3)})
         targets = {"precision": q["precision"] >= 0.999, "recall_linkable": q["recall_linkable"] >= 0.98,
                    "full_run_s": full["full_s"] <= 15, "full_run_rss": full["rss_full_mb"] <= 2048,

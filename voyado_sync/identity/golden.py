@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from voyado_sync.identity.keys import as_arrow, as_objects, index_in, text_hash
+from voyado_sync.identity.keys import as_arrow, as_text, index_in, text_hash
 from voyado_sync.identity.resolve import CONFLICT, MERGED, SHARED
 from voyado_sync.identity.rules import IdentityRules
 from voyado_sync.identity.stable_ids import record_hash
@@ -75,14 +75,13 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
                                                 t_max.astype("datetime64[s]")), utc=True)
     out["sources"] = _source_mix(prof, sc, [str(x) for x in su], n_prof)
     for attr in GOLDEN_ATTRS:
-        # Blank test on each distinct value once; only the winners become Python objects.
-        codes, uniq = pd.factorize(rec[attr])
-        filled = np.array([str(u).strip() != "" for u in uniq] + [False], dtype=bool)
-        ok = filled[codes][order]
-        win = _first_pos_per_group(prof_sorted, ok, n_prof)
+        # Blank test in Arrow; only the winners become Python objects.
+        text = as_text(rec[attr])
+        filled = pc.not_equal(pc.utf8_trim_whitespace(text), "").fill_null(False).to_numpy(zero_copy_only=False)
+        win = _first_pos_per_group(prof_sorted, filled[order], n_prof)
         col = np.full(n_prof, None, dtype=object)
         has = win >= 0
-        col[has] = np.asarray(uniq, dtype=object)[codes[order[win[has]]]]
+        col[has] = text.take(pa.array(order[win[has]], type=pa.int64())).to_numpy(zero_copy_only=False)
         out[attr] = col
 
     # Identifiers usable on the profile's records.
@@ -100,9 +99,7 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
     else:
         vcode, vuniq = pd.factorize(edges["value"].iloc[sel_all])
         vuniq = pd.Index(vuniq)
-    v_arrow = as_arrow(vuniq)
-    if v_arrow is None:  # not all strings (hand-built input): let Arrow render them as text
-        v_arrow = pa.array([None if pd.isna(x) else str(x) for x in as_objects(vuniq)], type=pa.large_string())
+    v_arrow = as_text(vuniq)
     vhash = text_hash(v_arrow)[vcode]
     # Per record score of its edges (merged values first, then the record's survivorship score).
     rscore = np.full(len(prof_of_a), _NEVER, dtype=np.int64)

@@ -39,6 +39,15 @@ def as_arrow(values) -> pa.Array | None:
         return None
 
 
+def as_text(values) -> pa.Array:
+    """``as_arrow``, or each value's ``str()`` when they are not all strings (hand-built input);
+    missing values stay null."""
+    arr = as_arrow(values)
+    if arr is None:
+        arr = pa.array([None if pd.isna(x) else str(x) for x in as_objects(values)], type=pa.large_string())
+    return arr
+
+
 def isin(values, members) -> np.ndarray:
     """Boolean mask: which of ``values`` are in ``members`` (missing values are never members)."""
     n = len(values)
