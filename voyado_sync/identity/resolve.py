@@ -456,9 +456,18 @@ def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, pr
                      recs, rkeys, refused, conflicts, guarded) -> dict[int, int]:
     """Union-find over the profiles of rule-hitting groups, one value of type ``t`` at a time."""
     profiles = np.unique(label[bad_rec])
-    values: dict[int, dict[int, set]] = {int(p): {} for p in profiles}
     in_bad_edge = bad_rec[lr]
-    lim_edge = in_bad_edge & limited[et]
+    pass_edges = np.flatnonzero(sel & in_bad_edge)
+    by_vid: dict[int, set[int]] = {}
+    for v, p in zip(ev[pass_edges].tolist(), label[lr[pass_edges]].tolist()):
+        by_vid.setdefault(v, set()).add(p)
+    # Only profiles that a value of this pass could join are ever checked or united: their values
+    # are the only ones the union-find needs.
+    multi = [v for v, ps in by_vid.items() if len(ps) > 1]   # a value on one profile never joins anything
+    joinable = np.fromiter({p for v in multi for p in by_vid[v]}, dtype=np.int64)
+    values: dict[int, dict[int, set]] = {int(p): {} for p in profiles}
+    lim_edge = np.flatnonzero(in_bad_edge & limited[et])
+    lim_edge = lim_edge[isin_ints(label[lr[lim_edge]], joinable)]
     for p, v, tt in zip(label[lr[lim_edge]].tolist(), ev[lim_edge].tolist(), et[lim_edge].tolist()):
         values[p].setdefault(tt, set()).add(v)
     cannot: dict[int, set] = {}
@@ -468,13 +477,8 @@ def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, pr
             cannot.setdefault(pa_, set()).add(pb_)
             cannot.setdefault(pb_, set()).add(pa_)
     uf = _UnionFind(profiles.tolist(), values, cannot)
-    pass_edges = np.flatnonzero(sel & in_bad_edge)
-    by_vid: dict[int, set[int]] = {}
-    for v, p in zip(ev[pass_edges].tolist(), label[lr[pass_edges]].tolist()):
-        by_vid.setdefault(v, set()).add(p)
-    records_of = None
-    key_of = rkeys[recs].to_numpy(dtype=object)   # local record -> key, materialized once
-    for v in sorted(by_vid, key=lambda x: str(vid_value[x])):
+    records_of = key_of = None
+    for v in sorted(multi, key=lambda x: str(vid_value[x])):
         roots = sorted({uf.find(p) for p in by_vid[v]})
         if len(roots) == 1:
             continue
@@ -488,6 +492,7 @@ def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, pr
         refused[v] = why
         if records_of is None:
             records_of = pd.Series(np.arange(len(label))).groupby(label).indices
+            key_of = rkeys[recs].to_numpy(dtype=object)   # local record -> key, once per pass
         if why == "manual_unmerge":
             # An explicit "these records are different people": keep every compatible part together
             # (in record-key order), only the named records go apart.
