@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from voyado_sync.identity.keys import isin_ints
+from voyado_sync.identity.keys import as_text, isin_ints, str_array
 from voyado_sync.identity.rules import SOURCES as SOURCE_NAMES
 from voyado_sync.identity.rules import IdentityRules
 
@@ -118,7 +119,9 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     combo = vc_all[cand].astype(np.int64) * nt + tcode[cand]
     vid_c, vkeys = pd.factorize(combo)
     vid_type = (vkeys % nt).astype(np.int64)
-    vid_value = np.asarray(vuniq, dtype=object)[vkeys // nt]
+    # Distinct values stay one Arrow array: only the few that reach a conflict, the shared list or a
+    # sort become Python strings (a million of them cost seconds).
+    vid_value = as_text(vuniq).take(pa.array(vkeys // nt, type=pa.int64()))
     n_vid = len(vkeys)
 
     # Distinct (record, vid) edges.
@@ -146,7 +149,7 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     for key in over:
         r, t = divmod(int(key), nt)
         sel = np.flatnonzero((er == r) & (et == t))
-        order = sel[np.argsort(vid_value[ev[sel]].astype(str), kind="stable")]
+        order = sel[np.argsort(_texts(vid_value, ev[sel]), kind="stable")]
         extra = order[limits[t]:]
         edge_refused[extra] = True
         live[extra] = False
@@ -172,7 +175,8 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     is_shared = shared_count > rules.shared_threshold
     forced = np.zeros(n_vid, dtype=bool)
     if forced_shared is not None and len(forced_shared) and n_vid:
-        vi = pd.MultiIndex.from_arrays([np.asarray(priority, dtype=object)[vid_type], vid_value])
+        vi = pd.MultiIndex.from_arrays([np.asarray(priority, dtype=object)[vid_type],
+                                        _texts(vid_value, np.arange(n_vid))])
         forced = vi.isin(pd.MultiIndex.from_frame(forced_shared[["id_type", "value"]]))
         is_shared |= forced
     live &= ~is_shared[ev]
@@ -232,10 +236,16 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     conflicts_df = pd.DataFrame(conflicts, columns=["id_type", "value", "rule", "sides", "detail"])
     new_shared = is_shared & ~forced
     shared_df = pd.DataFrame({"id_type": [priority[t] for t in vid_type[new_shared]],
-                              "value": vid_value[new_shared], "strong_count": shared_count[new_shared]})
+                              "value": _texts(vid_value, np.flatnonzero(new_shared)),
+                              "strong_count": shared_count[new_shared]})
     links = _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys, n_vid)
     return Resolution(clusters=clusters, edges=edges, conflicts=conflicts_df, shared=shared_df, links=links,
                       values=pd.Index(vuniq))
+
+
+def _texts(values: pa.Array, positions: np.ndarray) -> np.ndarray:
+    """Some of the distinct values as Python strings."""
+    return values.take(pa.array(positions, type=pa.int64())).to_numpy(zero_copy_only=False).astype(object)
 
 
 def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index, n_vid) -> pd.DataFrame:
@@ -270,7 +280,8 @@ def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index
     names = [*sources, "other"]
     text = np.array([",".join(f"{names[j]}={int(per[i, j])}" for j in range(ns) if per[i, j])
                      for i in first_rows], dtype=object)[codes]
-    return pd.DataFrame({"id_type": np.asarray(priority, dtype=object)[vid_type[vids]], "value": vid_value[vids],
+    return pd.DataFrame({"id_type": np.asarray(priority, dtype=object)[vid_type[vids]],
+                         "value": str_array(vid_value.take(pa.array(vids, type=pa.int64()))),
                          "record_count": count[vids], "first_record": rkeys[first].array,
                          "first_rec": first, "sources": text})
 
@@ -478,7 +489,8 @@ def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, pr
             cannot.setdefault(pb_, set()).add(pa_)
     uf = _UnionFind(profiles.tolist(), values, cannot)
     records_of = key_of = None
-    for v in sorted(multi, key=lambda x: str(vid_value[x])):
+    multi_text = dict(zip(multi, _texts(vid_value, np.asarray(multi, dtype=np.int64))))
+    for v in sorted(multi, key=multi_text.__getitem__):
         roots = sorted({uf.find(p) for p in by_vid[v]})
         if len(roots) == 1:
             continue
@@ -508,6 +520,6 @@ def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, pr
             roots = kept
         sides = [sorted(key_of[np.concatenate([records_of[m] for m in uf.members[r]])].tolist())
                  for r in roots]
-        conflicts.append({"id_type": priority[t], "value": vid_value[v], "rule": why, "sides": sides,
+        conflicts.append({"id_type": priority[t], "value": multi_text[v], "rule": why, "sides": sides,
                           "detail": None})
     return {int(p): uf.find(int(p)) for p in profiles}
