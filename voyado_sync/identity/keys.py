@@ -1,4 +1,4 @@
-"""Membership tests and lookups on record keys and identifier values that stay fast on Arrow strings.
+"""Membership tests, lookups and hashes on record keys and identifier values that stay fast on Arrow strings.
 
 pandas' ``isin``/``get_indexer`` on an Arrow string column converts the candidate set element by
 element into Python strings; with a million record keys that costs seconds and hundreds of MB of
