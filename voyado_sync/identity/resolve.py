@@ -29,7 +29,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from voyado_sync.identity.keys import as_text, isin_ints, str_array
+from voyado_sync.identity.keys import as_text, index_in, isin_ints, str_array
 from voyado_sync.identity.rules import SOURCES as SOURCE_NAMES
 from voyado_sync.identity.rules import IdentityRules
 
@@ -77,14 +77,16 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     shared from outside this subset (incremental). ``rec_codes``: each row's position in
     ``record_keys`` when the caller already has it; ``clusters`` then follows ``record_keys`` order."""
     ids = ids.reset_index(drop=True)
-    if rec_codes is not None and record_keys is not None:
-        r_all, rkeys = np.asarray(rec_codes), pd.Index(record_keys)
+    if record_keys is not None:
+        rkeys = pd.Index(record_keys)
+        # One Arrow lookup of each row's record (not a factorize of the rows plus a set difference
+        # to find the records without identifiers).
+        r_all = np.asarray(rec_codes) if rec_codes is not None else index_in(ids["record_key"], rkeys)
+        if len(r_all) and r_all.min() < 0:
+            raise ValueError("identifier rows name records missing from record_keys")
     else:
         r_all, rkeys = pd.factorize(ids["record_key"])
         rkeys = pd.Index(rkeys)
-        if record_keys is not None and len(record_keys) != len(rkeys):
-            extra = pd.Index(record_keys).difference(rkeys)
-            rkeys = rkeys.append(extra)
     n_rec = len(rkeys)
     r_all = r_all.astype(np.int64)
 
