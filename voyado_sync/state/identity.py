@@ -80,8 +80,7 @@ class IdentityStateStore:
             profiles = _frame(conn, profiles_t, PROFILE_COLUMNS)
             aliases = _frame(conn, aliases_t, ALIAS_COLUMNS)
             golden = _frame(conn, golden_t, [*GOLDEN_SCALARS, "identifiers"])
-        records, edges = _typed(records), _typed(edges)
-        profiles["born"] = profiles["born"].astype(np.int64)
+        records, edges, profiles = _typed(records), _typed(edges), _typed(profiles)
         return IdentityGraph(records=records, edges=edges, profiles=profiles, aliases=aliases,
                              golden=_golden_from_sql(golden), run_seq=int(meta.get("run_seq", 0)),
                              rules_fingerprint=meta.get("rules_fingerprint"))
@@ -175,7 +174,8 @@ class SqlGraphSource:
         return _typed(pd.DataFrame(parts, columns=columns))
 
     def records_with_keys(self, keys) -> pd.DataFrame:
-        return self._select(records_t, GRAPH_RECORD_COLUMNS, records_t.c.record_key, pd.unique(np.asarray(keys, dtype=object)))
+        return self._select(records_t, GRAPH_RECORD_COLUMNS, records_t.c.record_key,
+                            pd.unique(np.asarray(keys, dtype=object)))
 
     def records_in_components(self, comps) -> pd.DataFrame:
         return self._select(records_t, GRAPH_RECORD_COLUMNS, records_t.c.component, np.unique(comps))
@@ -194,9 +194,7 @@ class SqlGraphSource:
         return np.asarray(out, dtype=np.int64)
 
     def profiles_with_ids(self, ids) -> pd.DataFrame:
-        df = self._select(profiles_t, PROFILE_COLUMNS, profiles_t.c.profile_id, list(ids))
-        df["born"] = df["born"].astype(np.int64)
-        return df
+        return self._select(profiles_t, PROFILE_COLUMNS, profiles_t.c.profile_id, list(ids))
 
     def ids_in_use(self, ids) -> np.ndarray:
         ids = np.asarray(ids, dtype=object)
@@ -218,8 +216,9 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     """The column types ``load`` gives, so SQL and in-memory regions look alike."""
     if "observed_at" in df.columns:
         df["observed_at"] = pd.to_datetime(df["observed_at"], utc=True)
-    if "component" in df.columns:
-        df["component"] = df["component"].astype(np.int64)
+    for col in ("component", "born"):
+        if col in df.columns:
+            df[col] = df[col].astype(np.int64)
     return df
 
 
