@@ -21,15 +21,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import PhoneMetadata
 
-from voyado_sync.identity.keys import str_array
+from voyado_sync.identity.keys import as_text, str_array
 from voyado_sync.identity.rules import IdentityRules
 
 OK, INVALID, BLOCKED = "ok", "invalid", "blocked"
 STATUSES = [OK, INVALID, BLOCKED]
+_OK, _INVALID, _BLOCKED = range(3)    # their codes (positions in STATUSES)
 
 _EMAIL_RE = (r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
              r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 _PHONE_SEPARATORS = r"[\s\-().\/\x{00a0}]"
+# What Python's str.isspace() calls space, for RE2 (whose \s is ASCII only).
+_SPACES = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
+_NULL = pa.scalar(None, pa.large_string())
+_PLUS, _EMPTY = pa.scalar("+", pa.large_string()), pa.scalar("", pa.large_string())
 _UPPER_TYPES = {"member_number", "card_id", "customer_number"}
 _LOWER_TYPES = {"ct_customer_id", "voyado_contact_id"}
 _TYPE_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
@@ -43,14 +48,16 @@ def normalize_identifiers(df: pd.DataFrame, rules: IdentityRules) -> pd.DataFram
     # Each row's value is an index into the distinct normalized values of its type (-1 = none); the
     # column is then one Arrow ``take``, never a million Python string references.
     value_code = np.full(n, -1, dtype=np.int64)
-    distinct_values: list[np.ndarray] = []
+    distinct_values: list[pa.Array] = []
     n_distinct = 0
-    status = np.full(n, STATUSES.index(OK), dtype=np.int8)
+    status = np.zeros(n, dtype=np.int8)
     reason = np.full(n, -1, dtype=np.int32)
     reasons: list[str] = []
     tc, tu = pd.factorize(df["id_type"])
     rc, ru = pd.factorize(df["raw_value"])
-    raw_u = np.append(np.asarray(ru, dtype=object), None)   # code -1 (missing) -> None
+    # The distinct raw texts stay one Arrow array; the last slot stands for a missing raw value.
+    raw_u = pa.concat_arrays([as_text(ru), pa.nulls(1, pa.large_string())])
+    rc = np.where(rc < 0, len(ru), rc).astype(np.int64)
     if "country" in df.columns:
         cc, cu = pd.factorize(df["country"])
         region_u = np.append(_regions(np.asarray(cu, dtype=object), rules.default_region), rules.default_region)
@@ -60,30 +67,28 @@ def normalize_identifiers(df: pd.DataFrame, rules: IdentityRules) -> pd.DataFram
         idx = np.flatnonzero(tc == k)
         if id_type == "phone":
             m = len(region_u)
-            key = rc[idx].astype(np.int64) * m + np.where(cc[idx] < 0, m - 1, cc[idx])
-            codes, uk = pd.factorize(key)
-            uniq_raw, uniq_region = raw_u[uk // m], region_u[uk % m]
-            v, st, r = _phones(uniq_raw, uniq_region)
+            codes, uk = pd.factorize(rc[idx] * m + np.where(cc[idx] < 0, m - 1, cc[idx]))
+            uniq_raw = raw_u.take(uk // m)
+            text, empty = _trimmed(uniq_raw)
+            v, st, r = _phones(text, empty, region_u[uk % m])
         else:
             codes, uk = pd.factorize(rc[idx])
-            uniq_raw = raw_u[uk]
-            v, st, r = _emails(uniq_raw, rules) if id_type == "email" else _plain_ids(uniq_raw, id_type)
-        v, st, r = _apply_blocked(id_type, uniq_raw, v, st, r, rules)
+            uniq_raw = raw_u.take(uk)
+            text, empty = _trimmed(uniq_raw)
+            v, st, r = (_emails(text, empty, rules) if id_type == "email"
+                        else _plain_ids(text, empty, id_type))
+        v, st, r = _apply_blocked(id_type, text, empty, v, st, r, rules)
         rcodes, rnames = pd.factorize(pd.Series(r, dtype=object))
         offset = len(reasons)
         reasons += [str(x) for x in rnames]
         value_code[idx] = codes + n_distinct
         distinct_values.append(v)
         n_distinct += len(v)
-        st_code = np.zeros(len(st), dtype=np.int8)
-        for i, name in enumerate(STATUSES):
-            st_code[st == name] = i
-        status[idx] = st_code[codes]
+        status[idx] = st[codes]
         reason[idx] = np.where(rcodes < 0, -1, rcodes + offset)[codes]
     names, remap = np.unique(np.asarray(reasons, dtype=object), return_inverse=True) if reasons else ([], [])
     reason = np.where(reason < 0, -1, np.asarray(remap, dtype=np.int32)[np.maximum(reason, 0)] if len(reasons) else -1)
-    uniq = pa.array(np.concatenate(distinct_values) if distinct_values else np.array([], dtype=object),
-                    type=pa.large_string(), from_pandas=True)
+    uniq = pa.concat_arrays(distinct_values) if distinct_values else pa.array([], pa.large_string())
     value = (str_array(uniq.take(pa.array(value_code, mask=value_code < 0))) if n
              else np.array([], dtype=object))
     return df.assign(value=value, status=pd.Categorical.from_codes(status, categories=STATUSES),
@@ -101,44 +106,33 @@ def _supported_regions() -> frozenset[str]:
     return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
-def _factorize_pairs(raw: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rc, ru = pd.factorize(raw, use_na_sentinel=False)
-    gc, gu = pd.factorize(region, use_na_sentinel=False)
-    codes, pairs = pd.factorize(rc.astype(np.int64) * (len(gu) + 1) + gc)
-    return codes, np.asarray(ru, dtype=object)[pairs // (len(gu) + 1)], np.asarray(gu, dtype=object)[pairs % (len(gu) + 1)]
+def _trimmed(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Stripped text (missing -> "") and a mask of values that are missing or blank."""
+    text = pc.utf8_trim_whitespace(raw.fill_null("") if raw.null_count else raw)
+    return text, _np(pc.equal(pc.binary_length(text), 0))
 
 
-def _as_text(raw: np.ndarray) -> tuple[pd.Series, np.ndarray]:
-    """Stripped text and a mask of values that are missing/empty."""
-    s = pd.Series(raw, dtype=object)
-    missing = s.isna().to_numpy()
-    text = s.where(~missing, "").astype(str).str.strip()
-    return text, missing | (text == "").to_numpy()
+def _codes(flags: np.ndarray, yes: int, no: int) -> np.ndarray:
+    return np.where(flags, yes, no).astype(np.int8)
 
 
-def _plain_ids(raw: np.ndarray, id_type: str):
-    text, empty = _as_text(raw)
+def _plain_ids(text: pa.Array, empty: np.ndarray, id_type: str):
     if id_type in _UPPER_TYPES:
-        text = text.str.replace(r"\s+", "", regex=True).str.upper()
+        text = pc.utf8_upper(pc.replace_substring_regex(text, _SPACES, ""))
     elif id_type in _LOWER_TYPES:
-        text = text.str.lower()
-    value = text.to_numpy(dtype=object)
-    status = np.where(empty, INVALID, OK).astype(object)
-    reason = np.where(empty, "empty", None).astype(object)
-    value[empty] = None
-    return value, status, reason
+        text = pc.utf8_lower(text)
+    value = pc.if_else(pa.array(empty), _NULL, text)
+    return value, _codes(empty, _INVALID, _OK), np.where(empty, "empty", None).astype(object)
 
 
-def _emails(raw: np.ndarray, rules: IdentityRules):
-    text, empty = _as_text(raw)
-    low = text.str.lower()
-    valid = low.str.fullmatch(_EMAIL_RE).to_numpy(dtype=bool) & ~empty
+def _emails(text: pa.Array, empty: np.ndarray, rules: IdentityRules):
+    low = pc.utf8_lower(text)
+    valid = _np(pc.match_substring_regex(low, f"^(?:{_EMAIL_RE})$")) & ~empty
     if rules.email_folding.enabled and rules.email_folding.providers:
-        low = _fold(low, rules)
-    value = np.where(valid, low.to_numpy(dtype=object), None).astype(object)
-    status = np.where(valid, OK, INVALID).astype(object)
+        low = pa.array(_fold(pd.Series(_np(low), dtype=object), rules).to_numpy(dtype=object), pa.large_string())
+    value = pc.if_else(pa.array(valid), low, _NULL)
     reason = np.where(empty, "empty", np.where(valid, None, "malformed_email")).astype(object)
-    return value, status, reason
+    return value, _codes(valid, _OK, _INVALID), reason
 
 
 def _fold(emails: pd.Series, rules: IdentityRules) -> pd.Series:
@@ -161,65 +155,63 @@ def _fold(emails: pd.Series, rules: IdentityRules) -> pd.Series:
     return local.where(local.isna(), local + "@" + domain)
 
 
-def _apply_blocked(id_type, raw, value, status, reason, rules: IdentityRules):
+def _apply_blocked(id_type, text: pa.Array, empty: np.ndarray, value: pa.Array, status: np.ndarray,
+                   reason: np.ndarray, rules: IdentityRules):
     """Blocked values are matched on the normalized value, or on the trimmed raw value when there is
     no normalized one (so "n/a" or "000-000" are blocked rather than merely invalid)."""
     exact, regexes, exact_reason = rules.blocked_for(id_type)
     if not exact and not regexes:
         return value, status, reason
-    raw_text, empty = _as_text(raw)
-    has_norm = pd.notna(value)
-    target = np.where(has_norm, value, raw_text.to_numpy(dtype=object)).astype(object)
-    target_low = pd.Series(target, dtype=object).str.lower()
+    target = pc.if_else(pc.is_valid(value), value, text)
     status, reason = status.copy(), reason.copy()
     if exact:
-        hit = target_low.isin(exact).to_numpy() & ~empty
-        if hit.any():
-            status[hit] = BLOCKED
-            reason[hit] = [exact_reason[c] for c in target_low.to_numpy()[hit]]
-    arr = pa.array(target, type=pa.string())
+        names = sorted(exact)
+        at = _np(pc.index_in(pc.utf8_lower(target), value_set=pa.array(names, pa.large_string())).fill_null(-1))
+        hit = (at >= 0) & ~empty
+        status[hit] = _BLOCKED
+        reason[hit] = np.asarray([exact_reason[x] for x in names], dtype=object)[at[hit]]
     for rx, why in regexes:
-        open_ = (status != BLOCKED) & ~empty
-        if not open_.any():
+        pos = np.flatnonzero((status != _BLOCKED) & ~empty)
+        if not len(pos):
             break
-        pos = np.flatnonzero(open_)
-        hit = np.zeros(len(raw), dtype=bool)
+        sub = target.take(pos)
         try:  # RE2 (vectorized) when the pattern allows it, Python's re otherwise (e.g. backreferences)
-            hit[pos] = _np(pc.match_substring_regex(arr.take(pos), rx.pattern, ignore_case=True))
+            hit = _np(pc.match_substring_regex(sub, rx.pattern, ignore_case=True))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             # Python's re runs per value: once per distinct target (raw forms of one phone share it).
-            codes, uniq = pd.factorize(target[pos])
-            hit[pos] = np.array([rx.search(x) is not None for x in uniq], dtype=bool)[codes]
-        status[hit] = BLOCKED
-        reason[hit] = why
-    value = value.copy()
-    value[status == BLOCKED] = None
-    return value, status, reason
+            enc = sub.dictionary_encode()
+            hit = np.array([rx.search(x) is not None for x in enc.dictionary.to_pylist()],
+                           dtype=bool)[_np(enc.indices)]
+        status[pos[hit]] = _BLOCKED
+        reason[pos[hit]] = why
+    return pc.if_else(pa.array(status == _BLOCKED), _NULL, value), status, reason
 
 
 # ---------------------------------------------------------------- phones
-def _phones(raw: np.ndarray, region: np.ndarray):
-    n = len(raw)
-    value = np.full(n, None, dtype=object)
-    status = np.full(n, INVALID, dtype=object)
-    reason = np.full(n, None, dtype=object)
-    text, empty = _as_text(raw)
-    reason[empty] = "empty"
-    cleaned = pd.Series(_np(pc.replace_substring_regex(pa.array(text.to_numpy(dtype=object), type=pa.string()),
-                                                        _PHONE_SEPARATORS, "")), dtype=object)
-    e164 = _fast_e164(cleaned, pd.Series(region, dtype=object))
-    fast = e164.notna().to_numpy() & ~empty
-    value[fast] = e164.to_numpy(dtype=object)[fast]
-    status[fast] = OK
+def _phones(text: pa.Array, empty: np.ndarray, region: np.ndarray):
+    cleaned = pc.replace_substring_regex(text, _PHONE_SEPARATORS, "")
+    value = _fast_e164(cleaned, region)
+    fast = _np(pc.is_valid(value))
+    status = _codes(fast, _OK, _INVALID)
+    reason = np.where(empty, "empty", None).astype(object)
     slow = np.flatnonzero(~fast & ~empty)
-    if len(slow):
-        keys = pd.factorize(cleaned.to_numpy(dtype=object)[slow] + "\x1f" + region[slow].astype(str))[0]
-        cache: dict[int, tuple] = {}
-        for pos, k in zip(slow, keys):
-            if k not in cache:
-                cache[k] = _slow_phone(raw[pos], region[pos])
-            value[pos], status[pos], reason[pos] = cache[k]
-    return value, status, reason
+    if not len(slow):
+        return value, status, reason
+    # Everything else goes through phonenumbers, once per distinct (cleaned text, region).
+    raw_slow, reg_slow = text.take(slow).to_pylist(), region[slow]
+    keys = pd.factorize(pd.Series(_np(cleaned.take(slow)), dtype=object) + "\x1f" + reg_slow.astype(str))[0]
+    cache: dict[int, tuple] = {}
+    slow_values = []
+    for i, k in enumerate(keys):
+        if k not in cache:
+            cache[k] = _slow_phone(raw_slow[i], reg_slow[i])
+        v, st, r = cache[k]
+        slow_values.append(v)
+        status[slow[i]] = STATUSES.index(st)
+        reason[slow[i]] = r
+    mask = np.zeros(len(status), dtype=bool)
+    mask[slow] = True
+    return pc.replace_with_mask(value, pa.array(mask), pa.array(slow_values, pa.large_string())), status, reason
 
 
 def _slow_phone(raw, region: str) -> tuple[str | None, str, str | None]:
@@ -329,47 +321,39 @@ def _np(a) -> np.ndarray:
     return a.to_numpy(zero_copy_only=False)
 
 
-def _fast_e164(cleaned: pd.Series, region: pd.Series) -> pd.Series:
-    """E.164 for values the fast path can prove valid; None elsewhere (-> slow path)."""
-    n = len(cleaned)
-    out = np.full(n, None, dtype=object)
-    txt = pa.array(cleaned.to_numpy(dtype=object), type=pa.string())
-    reg = region.to_numpy(dtype=object)
+def _fast_e164(txt: pa.Array, reg: np.ndarray) -> pa.Array:
+    """E.164 for values the fast path can prove valid; null elsewhere (-> slow path)."""
+    n = len(txt)
     digits_only = _np(pc.match_substring_regex(txt, r"^\+?[0-9]{4,17}$"))
     plus = digits_only & _np(pc.starts_with(txt, "+"))
     starts00 = digits_only & ~plus & _np(pc.starts_with(txt, "00"))
     uregs = pd.unique(reg)
     info = {r: _cc_of_region(r) for r in uregs}
-    intl00 = pd.Series(reg).isin([r for r, i in info.items() if i and i[3]]).to_numpy()
-    dbl0 = starts00 & intl00
+    dbl0 = starts00 & pd.Series(reg).isin([r for r, i in info.items() if i and i[3]]).to_numpy()
     cc_of = np.zeros(n, dtype=np.int64)
-    nsn_of = np.full(n, None, dtype=object)
-    intl = plus | dbl0
-    if intl.any():
-        pos = np.flatnonzero(intl)
-        body = _np(pc.utf8_slice_codeunits(txt.take(pos), 1))
-        body = np.where(dbl0[pos], _np(pc.utf8_slice_codeunits(txt.take(pos), 2)), body)
-        body_a = pa.array(body, type=pa.string())
+    start = np.zeros(n, dtype=np.int64)      # characters before the national significant number
+    for skip, rows_ in ((1, plus), (2, dbl0)):
+        pos = np.flatnonzero(rows_)
+        body = pc.utf8_slice_codeunits(txt.take(pos), skip)
         done = np.zeros(len(pos), dtype=bool)
         for width in (1, 2, 3):
-            head = _np(pc.utf8_slice_codeunits(body_a, 0, width))
-            known = ~done & pd.Series(head).isin(_country_code_strings()).to_numpy()
+            head = pc.utf8_slice_codeunits(body, 0, width)
+            known = ~done & _np(pc.is_in(head, value_set=_country_code_strings()))
             if known.any():
-                rest = _np(pc.utf8_slice_codeunits(body_a, width))
-                cc_of[pos[known]] = head[known].astype(np.int64)
-                nsn_of[pos[known]] = rest[known]
+                cc_of[pos[known]] = _np(pc.cast(head.filter(pa.array(known)), pa.int64()))
+                start[pos[known]] = skip + width
                 done |= known
     national = digits_only & ~plus & ~starts00
     for r in uregs:
         i = info[r]
         if i is None or not i[2] or not i[3]:
             continue
-        cc, trunk = str(i[0]), i[1]
+        cc, trunk = i[0], i[1]
         pos = np.flatnonzero(national & (reg == r))
         if not len(pos):
             continue
         sub = txt.take(pos)
-        ok = ~_np(pc.starts_with(sub, cc))
+        ok = ~_np(pc.starts_with(sub, str(cc)))
         if i[4]:  # a national number must not look like an international prefix to phonenumbers
             try:
                 ok &= ~_np(pc.match_substring_regex(sub, f"^(?:{i[4]})"))
@@ -377,40 +361,51 @@ def _fast_e164(cleaned: pd.Series, region: pd.Series) -> pd.Series:
                 continue
         if trunk:
             ok &= _np(pc.starts_with(sub, trunk))
-            nsn = _np(pc.utf8_slice_codeunits(sub, len(trunk)))
-        else:
-            nsn = _np(sub)
-        cc_of[pos[ok]] = int(cc)
-        nsn_of[pos[ok]] = nsn[ok]
+        cc_of[pos[ok]] = cc
+        start[pos[ok]] = len(trunk or "")
     have = np.flatnonzero(cc_of > 0)
     if not len(have):
-        return pd.Series(out, index=cleaned.index, dtype=object)
-    # Validate each distinct (cc, nsn) once.
-    codes, uniq = pd.factorize(pd.Series(nsn_of[have], dtype=object) + "|" + cc_of[have].astype(str))
-    first = np.unique(codes, return_index=True)[1]
-    ccs, nsns = cc_of[have][first], nsn_of[have][first]
-    uniq_e164 = np.full(len(uniq), None, dtype=object)
-    for cc in np.unique(ccs):
+        return pa.nulls(n, pa.large_string())
+    # The NSN of each candidate (sliced per distinct prefix length), then "+CC NSN" deduplicated:
+    # each distinct number is validated once.
+    pieces, order = [], []
+    for s in np.unique(start[have]):
+        sel = np.flatnonzero(start[have] == s)
+        pieces.append(pc.utf8_slice_codeunits(txt.take(have[sel]), int(s)))
+        order.append(sel)
+    back = np.empty(len(have), dtype=np.int64)
+    back[np.concatenate(order)] = np.arange(len(have))
+    nsn = pa.concat_arrays(pieces).take(back)
+    ccs = cc_of[have]
+    cand = pc.binary_join_element_wise(_PLUS, pc.cast(pa.array(ccs), pa.large_string()), nsn, _EMPTY)
+    enc = cand.dictionary_encode()
+    codes = _np(enc.indices)
+    first = np.empty(len(enc.dictionary), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    u_cc, u_nsn = ccs[first], nsn.take(first)
+    u_valid = np.zeros(len(first), dtype=bool)
+    for cc in np.unique(u_cc):
         plan = _cc_plan(int(cc))
         if plan is None:
             continue
         trunk, regions = plan
-        sel = np.flatnonzero(ccs == cc)
-        nsn = pa.array(nsns[sel], type=pa.string())
+        sel = np.flatnonzero(u_cc == cc)
+        sub = u_nsn.take(sel)
         # A leading zero or trunk prefix left in the NSN needs phonenumbers' own stripping heuristics.
-        clean = ~_np(pc.starts_with(nsn, "0"))
+        clean = ~_np(pc.starts_with(sub, "0"))
         if trunk:
-            clean &= ~_np(pc.starts_with(nsn, trunk))
-        sel, nsn = sel[clean], nsn.filter(pa.array(clean))
-        ok = _valid_nsn(nsn, regions)
-        uniq_e164[sel[ok]] = ("+" + str(int(cc)) + pd.Series(nsns[sel[ok]], dtype=object)).to_numpy(dtype=object)
-    out[have] = uniq_e164[codes]
-    return pd.Series(out, index=cleaned.index, dtype=object)
+            clean &= ~_np(pc.starts_with(sub, trunk))
+        sel, sub = sel[clean], sub.filter(pa.array(clean))
+        u_valid[sel[_valid_nsn(sub, regions)]] = True
+    e164 = pc.if_else(pa.array(u_valid[codes]), cand, _NULL)
+    mask = np.zeros(n, dtype=bool)
+    mask[have] = True
+    return pc.replace_with_mask(pa.nulls(n, pa.large_string()), pa.array(mask), e164)
 
 
 @lru_cache(maxsize=1)
-def _country_code_strings() -> frozenset[str]:
-    return frozenset(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if c > 0)
+def _country_code_strings() -> pa.Array:
+    return pa.array(sorted(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE if c > 0), pa.large_string())
 
 
 def is_email(value: str) -> bool:
