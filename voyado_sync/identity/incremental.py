@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from voyado_sync.identity.explain import decisions as build_decisions
 from voyado_sync.identity.golden import golden_profiles
-from voyado_sync.identity.keys import as_objects, index_in, isin, isin_ints, rows
+from voyado_sync.identity.keys import alongside, as_objects, index_in, isin, isin_ints, rows
 from voyado_sync.identity.normalize import normalize_identifiers
 from voyado_sync.identity.records import IDENTIFIER_COLUMNS, RECORD_COLUMNS, IdentityInput
 from voyado_sync.identity.resolve import SHARED, gc_paused, resolve
@@ -119,11 +119,14 @@ def full_run(inp: IdentityInput, rules: IdentityRules, previous: IdentityGraph |
     """Recompute everything from ``inp`` (the complete set of records); ids stay stable against
     ``previous``. Records in ``previous`` but not in ``inp`` are treated as removed."""
     previous = previous or IdentityGraph()
+    recs = _unique_records(inp.records[RECORD_COLUMNS])
+    ids = inp.identifiers[IDENTIFIER_COLUMNS]
     with gc_paused():
-        edges = normalize_identifiers(inp.identifiers[IDENTIFIER_COLUMNS], rules)
-    return _recompute(previous, inp.records[RECORD_COLUMNS].reset_index(drop=True), edges, rules,
-                      forced_shared=None, mode="full", prev_rows=previous.records, prev_edges=previous.edges,
-                      removed=pd.Index([]))
+        # Each row's record is looked up while the values are normalized (both mostly GIL-free Arrow).
+        erec, edges = alongside(lambda: index_in(ids["record_key"], recs["record_key"]),
+                                lambda: normalize_identifiers(ids, rules))
+    return _recompute(previous, recs, edges, rules, forced_shared=None, mode="full", prev_rows=previous.records,
+                      prev_edges=previous.edges, removed=pd.Index([]), erec=erec)
 
 
 def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityRules,
@@ -198,13 +201,16 @@ def _recompute(*args, **kwargs) -> RunResult:
 
 def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, rules: IdentityRules,
                     forced_shared, mode: str, prev_rows: pd.DataFrame, prev_edges: pd.DataFrame,
-                    removed: pd.Index) -> RunResult:
+                    removed: pd.Index, erec: np.ndarray | None = None) -> RunResult:
+    """``erec``: each edge row's position in ``recs`` when the caller looked it up already (then
+    ``recs`` must be unique by record key)."""
     run_seq = graph.run_seq + 1
-    recs = recs.drop_duplicates("record_key", keep="last").reset_index(drop=True)
     # Record positions are the currency from here on: every identifier row learns its record's row
     # once (an Arrow hash lookup), and clusters, ids, golden records and decisions follow recs order.
+    if erec is None:
+        recs = _unique_records(recs)
+        erec = index_in(edges["record_key"], recs["record_key"])
     keys = recs["record_key"]
-    erec = index_in(edges["record_key"], keys)
     inside = erec >= 0
     if not inside.all():
         edges, erec = edges[inside], erec[inside]
@@ -263,6 +269,11 @@ def _splice(old: IdentityGraph, r: RunResult) -> IdentityGraph:
     return IdentityGraph(records=records, edges=edges, profiles=profiles,
                          aliases=_flatten_aliases(old.aliases, r.aliases), golden=golden, run_seq=r.run_seq,
                          rules_fingerprint=r.rules_fingerprint)
+
+
+def _unique_records(recs: pd.DataFrame) -> pd.DataFrame:
+    """One row per record key (the last one given wins), positions 0..n-1."""
+    return recs.drop_duplicates("record_key", keep="last").reset_index(drop=True)
 
 
 def _group_min(acc: np.ndarray, groups: np.ndarray, values: np.ndarray) -> None:

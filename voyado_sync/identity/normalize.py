@@ -380,8 +380,8 @@ def _fast_e164(txt: pa.Array, reg: np.ndarray) -> pa.Array:
     cand = pc.binary_join_element_wise(_PLUS, pc.cast(pa.array(ccs), pa.large_string()), nsn, _EMPTY)
     enc = cand.dictionary_encode()
     codes = _np(enc.indices)
-    first = np.empty(len(enc.dictionary), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    first = np.full(len(enc.dictionary), len(codes), dtype=np.int64)   # a row holding each candidate
+    np.minimum.at(first, codes, np.arange(len(codes)))
     u_cc, u_nsn = ccs[first], nsn.take(first)
     u_valid = np.zeros(len(first), dtype=bool)
     for cc in np.unique(u_cc):

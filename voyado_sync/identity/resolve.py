@@ -29,7 +29,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from voyado_sync.identity.keys import as_text, index_in, isin_ints, str_array
+from voyado_sync.identity.keys import alongside, as_text, index_in, isin_ints, str_array
 from voyado_sync.identity.rules import SOURCES as SOURCE_NAMES
 from voyado_sync.identity.rules import IdentityRules
 
@@ -77,15 +77,22 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     shared from outside this subset (incremental). ``rec_codes``: each row's position in
     ``record_keys`` when the caller already has it; ``clusters`` then follows ``record_keys`` order."""
     ids = ids.reset_index(drop=True)
+    # Integer ids for the distinct values, and (unless the caller has them) each row's record: two
+    # string hash passes, run side by side.
     if record_keys is not None:
         rkeys = pd.Index(record_keys)
         # One Arrow lookup of each row's record (not a factorize of the rows plus a set difference
         # to find the records without identifiers).
-        r_all = np.asarray(rec_codes) if rec_codes is not None else index_in(ids["record_key"], rkeys)
+        if rec_codes is not None:
+            r_all, (vc_all, vuniq) = np.asarray(rec_codes), pd.factorize(ids["value"])
+        else:
+            r_all, (vc_all, vuniq) = alongside(lambda: index_in(ids["record_key"], rkeys),
+                                               lambda: pd.factorize(ids["value"]))
         if len(r_all) and r_all.min() < 0:
             raise ValueError("identifier rows name records missing from record_keys")
     else:
-        r_all, rkeys = pd.factorize(ids["record_key"])
+        (r_all, rkeys), (vc_all, vuniq) = alongside(lambda: pd.factorize(ids["record_key"]),
+                                                    lambda: pd.factorize(ids["value"]))
         rkeys = pd.Index(rkeys)
     n_rec = len(rkeys)
     r_all = r_all.astype(np.int64)
@@ -117,7 +124,6 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
     cand = np.flatnonzero(status == 0)
 
     # Integer identifier ids (vid) per distinct (type, value).
-    vc_all, vuniq = pd.factorize(ids["value"])
     combo = vc_all[cand].astype(np.int64) * nt + tcode[cand]
     vid_c, vkeys = pd.factorize(combo)
     vid_type = (vkeys % nt).astype(np.int64)
@@ -147,7 +153,7 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
 
     # 1. A single record over a limit keeps its first values (by value order) and refuses the rest.
     per_rt = np.bincount(er * nt + et, minlength=n_rec * nt) if len(er) else np.zeros(0, np.int64)
-    over = np.flatnonzero(per_rt > np.tile(limits, n_rec)[: len(per_rt)]) if len(per_rt) else np.array([], int)
+    over = np.flatnonzero((per_rt.reshape(-1, nt) > limits).ravel()) if len(per_rt) else np.array([], int)
     for key in over:
         r, t = divmod(int(key), nt)
         sel = np.flatnonzero((er == r) & (et == t))
@@ -261,10 +267,10 @@ def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index
     e_r, e_v = e_r[sel], e_v[sel]
     if not len(e_v):
         return pd.DataFrame(columns=["id_type", "value", "record_count", "first_record", "first_rec", "sources"])
-    # er is ascending, so the first occurrence of a value is its smallest record.
-    first_pos = np.flatnonzero(~pd.Series(e_v).duplicated(keep="first").to_numpy())
-    order = np.argsort(e_v[first_pos], kind="stable")
-    vids, first = e_v[first_pos][order], e_r[first_pos][order]
+    first_of = np.full(n_vid, len(rkeys), dtype=np.int64)   # the smallest record carrying each value
+    np.minimum.at(first_of, e_v, e_r)
+    vids = np.flatnonzero(count >= 2)
+    first = first_of[vids]
     sources = list(SOURCE_NAMES)
     used = np.flatnonzero(np.bincount(e_r, minlength=len(rkeys)))
     keys = pd.Series(rkeys[used])
@@ -273,19 +279,22 @@ def _links(er, ev, live, refused, vid_type, vid_value, priority, rkeys: pd.Index
         src_code[used[keys.str.startswith(name + ":").to_numpy(dtype=bool)]] = i
     ns = len(sources) + 1
     per = np.zeros((len(vids), ns), dtype=np.int64)
-    vpos = np.searchsorted(vids, e_v)
+    pos_of = np.zeros(n_vid, dtype=np.int64)
+    pos_of[vids] = np.arange(len(vids))
+    vpos = pos_of[e_v]
     np.add.at(per, (vpos, src_code[e_r]), 1) if len(vids) < 50_000 else _bincount2(per, vpos, src_code[e_r], ns)
     # Few distinct source mixes: build each description once.
     packed = (per[:, :ns] * (np.int64(1) << (np.arange(ns, dtype=np.int64) * 12))).sum(axis=1)
     codes, uniq = pd.factorize(packed)
     first_rows = np.unique(codes, return_index=True)[1]
     names = [*sources, "other"]
-    text = np.array([",".join(f"{names[j]}={int(per[i, j])}" for j in range(ns) if per[i, j])
-                     for i in first_rows], dtype=object)[codes]
-    return pd.DataFrame({"id_type": np.asarray(priority, dtype=object)[vid_type[vids]],
+    mixes = pa.array([",".join(f"{names[j]}={int(per[i, j])}" for j in range(ns) if per[i, j])
+                      for i in first_rows], type=pa.large_string())
+    # Text columns are built as Arrow arrays: pandas would convert 300k Python strings one by one.
+    return pd.DataFrame({"id_type": str_array(pa.array(priority, type=pa.large_string()).take(vid_type[vids])),
                          "value": str_array(vid_value.take(pa.array(vids, type=pa.int64()))),
                          "record_count": count[vids], "first_record": rkeys[first].array,
-                         "first_rec": first, "sources": text})
+                         "first_rec": first, "sources": str_array(mixes.take(codes))})
 
 
 def _bincount2(per, rows, cols, ncols) -> None:
