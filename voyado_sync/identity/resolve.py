@@ -189,15 +189,20 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
         is_shared |= forced
     live &= ~is_shared[ev]
 
-    # 3. Candidate components over records + identifiers (bipartite).
+    # 3. Candidate components over records: each value joins its records to the first one carrying it
+    # (a star per value: half the nodes of the records x values graph, the same components).
     lv = np.flatnonzero(live)
-    comp = _components(n_rec + n_vid, er[lv], n_rec + ev[lv])
-    rec_comp = comp[:n_rec]
+    anchor = np.full(n_vid, n_rec, dtype=np.int64)
+    np.minimum.at(anchor, ev[lv], er[lv])
+    rec_comp = _components(n_rec, er[lv], anchor[ev[lv]])
     cluster = rec_comp.copy()
 
     # 4. Components that break a limit or a manual unmerge.
     pairs_cl = _record_unmerge_pairs(rules, rkeys)
-    bad = _component_violations(comp, n_rec, vid_type, live_vids=np.flatnonzero(np.bincount(ev[lv], minlength=n_vid)), limits=limits, nt=nt,
+    live_vids = np.flatnonzero(anchor < n_rec)
+    val_comp = np.full(n_vid, -1, dtype=np.int64)
+    val_comp[live_vids] = rec_comp[anchor[live_vids]]
+    bad = _component_violations(val_comp, vid_type, live_vids=live_vids, limits=limits, nt=nt,
                                 rec_comp=rec_comp, pairs_cl=pairs_cl, bridge=bridge)
     if len(bad):
         in_bad = isin_ints(rec_comp, bad)
@@ -206,7 +211,7 @@ def _resolve(ids: pd.DataFrame, rules: IdentityRules, record_keys=None,
         labels, refused_sub, confl = _ordered_passes(
             sub_recs, er[sub_edges], ev[sub_edges], et[sub_edges], vid_value, limits, nt, priority,
             pairs_cl, rkeys, bridge)
-        cluster[sub_recs] = labels + comp.max() + 1
+        cluster[sub_recs] = labels + rec_comp.max() + 1
         refused.update(refused_sub)
         conflicts.extend(confl)
 
@@ -367,17 +372,18 @@ def _violations(labels_of_rec, er, ev, et, limits, nt, pairs_cl, profile_of_rec=
     return np.unique(np.concatenate(bad)).astype(np.int64) if bad else np.array([], dtype=np.int64)
 
 
-def _component_violations(comp, n_rec, vid_type, live_vids, limits, nt, rec_comp, pairs_cl, bridge) -> np.ndarray:
-    """Global variant of `_violations`: every live value sits in exactly one component, so counting
-    values per (component, type) needs no de-duplication. For no-bridge rules it is conservative
-    (two values of the guarded type plus one of the bridging type send the component to the passes)."""
+def _component_violations(val_comp, vid_type, live_vids, limits, nt, rec_comp, pairs_cl, bridge) -> np.ndarray:
+    """Global variant of `_violations` (``val_comp``: each live value's component): every live value
+    sits in exactly one component, so counting values per (component, type) needs no de-duplication.
+    For no-bridge rules it is conservative (two values of the guarded type plus one of the bridging
+    type send the component to the passes)."""
     limited = limits < _NO_LIMIT
     watched = limited | bridge.any(axis=0) | bridge.any(axis=1)
     v = live_vids[watched[vid_type[live_vids]]]
     t = vid_type[v]
-    key = pd.Series(comp[n_rec + v] * np.int64(nt) + t).value_counts()
-    k = key.index.to_numpy()
-    cnt = key.to_numpy()
+    counts = np.bincount(val_comp[v] * np.int64(nt) + t)   # dense: components x types fit easily
+    k = np.flatnonzero(counts)
+    cnt = counts[k]
     over = k[cnt > limits[k % nt]] // nt
     bad = [over]
     for bt, bu in zip(*np.nonzero(bridge)):
@@ -412,13 +418,9 @@ class _UnionFind:
         return root
 
     def check(self, roots: list[int], limits, nt, guarded=()) -> str | None:
+        held = [self.values[r] for r in roots]
         for t in range(nt):
-            if limits[t] == _NO_LIMIT:
-                continue
-            union: set = set()
-            for r in roots:
-                union |= self.values[r].get(t, set())
-            if len(union) > limits[t]:
+            if limits[t] != _NO_LIMIT and len(set().union(*(h.get(t, ()) for h in held))) > limits[t]:
                 return f"limit:{t}"
         for u in guarded:
             if sum(1 for r in roots if self.values[r].get(int(u))) > 1:
@@ -516,6 +518,16 @@ def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, pr
         if records_of is None:
             records_of = pd.Series(np.arange(len(label))).groupby(label).indices
             key_of = rkeys[recs].to_numpy(dtype=object)   # local record -> key, once per pass
+            sorted_keys: dict[int, list[str]] = {}
+
+            def keys_of(members: set[int]) -> list[str]:
+                """Sorted record keys of some profiles (each profile's sorted once: most sides are one)."""
+                for m in members:
+                    if m not in sorted_keys:
+                        sorted_keys[m] = sorted(key_of[records_of[m]].tolist())
+                if len(members) == 1:
+                    return list(sorted_keys[next(iter(members))])
+                return sorted(k for m in members for k in sorted_keys[m])
         if why == "manual_unmerge":
             # An explicit "these records are different people": keep every compatible part together
             # (in record-key order), only the named records go apart.
@@ -529,8 +541,7 @@ def _settle_by_value(t, label, bad_rec, lr, ev, et, sel, limited, limits, nt, pr
                 else:
                     kept.append(r)
             roots = kept
-        sides = [sorted(key_of[np.concatenate([records_of[m] for m in uf.members[r]])].tolist())
-                 for r in roots]
+        sides = [keys_of(uf.members[r]) for r in roots]
         conflicts.append({"id_type": priority[t], "value": multi_text[v], "rule": why, "sides": sides,
                           "detail": None})
     return {int(p): uf.find(int(p)) for p in profiles}
