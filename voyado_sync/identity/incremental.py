@@ -119,12 +119,15 @@ def full_run(inp: IdentityInput, rules: IdentityRules, previous: IdentityGraph |
     """Recompute everything from ``inp`` (the complete set of records); ids stay stable against
     ``previous``. Records in ``previous`` but not in ``inp`` are treated as removed."""
     previous = previous or IdentityGraph()
-    recs = _unique_records(inp.records[RECORD_COLUMNS])
     ids = inp.identifiers[IDENTIFIER_COLUMNS]
+
+    def records_and_rows() -> tuple[pd.DataFrame, np.ndarray]:
+        recs = _unique_records(inp.records[RECORD_COLUMNS])
+        return recs, index_in(ids["record_key"], recs["record_key"])
+
     with gc_paused():
         # Each row's record is looked up while the values are normalized (both mostly GIL-free Arrow).
-        erec, edges = alongside(lambda: index_in(ids["record_key"], recs["record_key"]),
-                                lambda: normalize_identifiers(ids, rules))
+        (recs, erec), edges = alongside(records_and_rows, lambda: normalize_identifiers(ids, rules))
     return _recompute(previous, recs, edges, rules, forced_shared=None, mode="full", prev_rows=previous.records,
                       prev_edges=previous.edges, removed=pd.Index([]), erec=erec)
 
