@@ -6,7 +6,7 @@ hash, so the result never depends on input order. Identifier lists hold every us
 the profile's records (merged, shared or refused-by-conflict) with real values, in value-hash order:
 the contact sync needs them. They never go into metadata or logs.
 
-Everything runs on integer codes: one sort of records and one of identifier values."""
+Everything runs on integer codes: winners are group minima, lists one sort of packed codes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from voyado_sync.identity.keys import as_arrow, as_text, index_in, text_hash
+from voyado_sync.identity.keys import as_arrow, as_text, first_per_group, index_in, str_array, text_hash
 from voyado_sync.identity.resolve import CONFLICT, MERGED, SHARED
 from voyado_sync.identity.rules import IdentityRules
 from voyado_sync.identity.stable_ids import record_hash
@@ -63,26 +63,19 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
     # Score: lower is better (source rank, then newest first, unknown times last).
     score = srank * (np.int64(1) << 40) + np.where(has_t, (np.int64(1) << 39) - tsec, (np.int64(1) << 40) - 1)
     rh = record_hash(rec["record_key"]) if record_hashes is None else record_hashes
-    order = np.lexsort((rh, score, prof))
-    prof_sorted = prof[order]
 
-    out = pd.DataFrame(index=pd.RangeIndex(n_prof))
-    out["profile_id"] = pids.array if isinstance(pids.dtype, pd.StringDtype) else np.asarray(pids, dtype=object)
-    out["record_count"] = np.bincount(prof, minlength=n_prof)
+    cols: dict = {"profile_id": pids.array if isinstance(pids.dtype, pd.StringDtype) else np.asarray(pids, dtype=object),
+                  "record_count": np.bincount(prof, minlength=n_prof)}
     t_max = np.full(n_prof, np.iinfo(np.int64).min, dtype=np.int64)
-    _group_max(t_max, prof[has_t], tsec[has_t])
-    out["updated_at"] = pd.to_datetime(np.where(t_max == np.iinfo(np.int64).min, np.datetime64("NaT"),
-                                                t_max.astype("datetime64[s]")), utc=True)
-    out["sources"] = _source_mix(prof, sc, [str(x) for x in su], n_prof)
+    np.maximum.at(t_max, prof[has_t], tsec[has_t])
+    cols["updated_at"] = pd.to_datetime(np.where(t_max == np.iinfo(np.int64).min, np.datetime64("NaT"),
+                                                 t_max.astype("datetime64[s]")), utc=True)
+    cols["sources"] = _source_mix(prof, sc, [str(x) for x in su], n_prof)
     for attr in GOLDEN_ATTRS:
-        # Blank test in Arrow; only the winners become Python objects.
+        # Blank test and winners stay in Arrow: no Python string per profile.
         text = as_text(rec[attr])
         filled = pc.not_equal(pc.utf8_trim_whitespace(text), "").fill_null(False).to_numpy(zero_copy_only=False)
-        win = _first_pos_per_group(prof_sorted, filled[order], n_prof)
-        col = np.full(n_prof, None, dtype=object)
-        has = win >= 0
-        col[has] = text.take(pa.array(order[win[has]], type=pa.int64())).to_numpy(zero_copy_only=False)
-        out[attr] = col
+        cols[attr] = _take(text, first_per_group(prof, n_prof, (score, rh), mask=filled))
 
     # Identifiers usable on the profile's records.
     sel_all = np.flatnonzero(edges["outcome"].isin([MERGED, SHARED, CONFLICT]).to_numpy())
@@ -92,65 +85,73 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
     tcodes, tnames = pd.factorize(edges["id_type"])
     tcodes = tcodes[sel_all]
     if "val" in edges.columns and values is not None:
-        vcode = edges["val"].to_numpy()[sel_all]
+        val = edges["val"].to_numpy()[sel_all]
         # Compact the codes to the values in use (hashes and lists touch only those).
-        vcode, used = pd.factorize(vcode)
-        vuniq = values.take(used)
+        in_use = np.bincount(val, minlength=len(values)) > 0
+        vcode = (np.cumsum(in_use) - 1)[val]
+        vuniq = values.take(np.flatnonzero(in_use))
     else:
         vcode, vuniq = pd.factorize(edges["value"].iloc[sel_all])
         vuniq = pd.Index(vuniq)
     v_arrow = as_text(vuniq)
-    vhash = text_hash(v_arrow)[vcode]
+    n_v = len(vuniq)
+    vhash_u = text_hash(v_arrow)
+    vhash = vhash_u[vcode]
     # Per record score of its edges (merged values first, then the record's survivorship score).
     rscore = np.full(len(prof_of_a), _NEVER, dtype=np.int64)
     rscore[rpos] = score
     merged = (edges["outcome"].iloc[sel_all] == MERGED).to_numpy(dtype=bool)
     escore = np.where(merged, 0, np.int64(1) << 45) + rscore[erec]
-    for t_i in np.unique(tcodes):
-        id_type = tnames[t_i]
-        sel = np.flatnonzero(tcodes == t_i)
-        p, sc_, vh = eprof[sel], escore[sel], vhash[sel]
-        o = np.lexsort((vh, sc_, p))
+    n_t = len(tnames)
+    win = first_per_group(tcodes * n_prof + eprof, n_t * n_prof, (escore, vhash))
+    win_code = np.append(vcode, -1)[win]   # no winner (-1) picks the appended -1
+    for t_i, id_type in enumerate(tnames):
         if id_type in GOLDEN_IDS:
-            win = _first_pos_per_group(p[o], np.ones(len(o), bool), n_prof)
-            col = np.full(n_prof, None, dtype=object)
-            has = win >= 0
-            col[has] = v_arrow.take(pa.array(vcode[sel][o][win[has]], type=pa.int64())).to_numpy(zero_copy_only=False)
-            out[GOLDEN_IDS[id_type]] = col
+            cols[GOLDEN_IDS[id_type]] = _take(v_arrow, win_code[t_i * n_prof:(t_i + 1) * n_prof])
+    for col in GOLDEN_IDS.values():
+        cols.setdefault(col, None)
+
+    # Distinct (profile, value, type) in profile, value-hash order: one sort of packed integer codes.
+    # The hash rank of a value stands in for its hash (equal hashes of different values, never
+    # seen at 64 bits, go by value code).
+    vrank = np.empty(n_v, dtype=np.int64)
+    by_hash = np.argsort(vhash_u, kind="stable")
+    vrank[by_hash] = np.arange(n_v)
+    d_p, d_v, d_t = _distinct_triples(eprof, vrank[vcode], tcodes, n_prof, n_v, n_t)
+    for t_i, id_type in enumerate(tnames):
         if id_type in LIST_COLUMNS:
-            out[LIST_COLUMNS[id_type]] = _lists(p, vcode[sel], vh, v_arrow, n_prof)
-    for id_type, col in GOLDEN_IDS.items():
-        if col not in out.columns:
-            out[col] = None
-    empty = None
+            m = d_t == t_i
+            cols[LIST_COLUMNS[id_type]] = _lists(d_p[m], by_hash[d_v[m]], v_arrow, n_prof)
     for col in LIST_COLUMNS.values():
-        if col not in out.columns:
-            empty = empty if empty is not None else _lists(np.array([], np.int64), np.array([], np.int64),
-                                                           np.array([], np.int64), pa.array([], pa.string()), n_prof)
-            out[col] = empty
-    width = np.int64(len(vuniq) + 1)
-    distinct = pd.unique(eprof.astype(np.int64) * width + vcode) if len(eprof) else np.array([], np.int64)
-    out["identifier_count"] = np.bincount(distinct // width, minlength=n_prof) if len(distinct) else 0
-    return out[PROFILE_COLUMNS_OUT]
+        if col not in cols:
+            cols[col] = _lists(np.array([], np.int64), np.array([], np.int64), v_arrow, n_prof)
+    pv_new = np.ones(len(d_p), dtype=bool)
+    pv_new[1:] = (d_p[1:] != d_p[:-1]) | (d_v[1:] != d_v[:-1])
+    cols["identifier_count"] = np.bincount(d_p[pv_new], minlength=n_prof)
+    return pd.DataFrame(cols, index=pd.RangeIndex(n_prof))[PROFILE_COLUMNS_OUT]
 
 
-def _first_pos_per_group(groups_sorted: np.ndarray, ok: np.ndarray, n: int) -> np.ndarray:
-    """Position (in sorted order) of the first ``ok`` row of each group; -1 where a group has none."""
-    out = np.full(n, -1, dtype=np.int64)
-    pos = np.flatnonzero(ok)
-    g = groups_sorted[pos]
-    if len(g):
-        first = np.concatenate([[True], g[1:] != g[:-1]])
-        out[g[first]] = pos[first]
-    return out
+def _take(text: pa.Array, pos: np.ndarray):
+    """``text`` at ``pos`` (-1: missing) as a string column; all missing stays an object column of None."""
+    if not (pos >= 0).any():
+        return np.full(len(pos), None, dtype=object)
+    return str_array(text.take(pa.array(pos, mask=pos < 0, type=pa.int64())))
 
 
-def _group_max(acc: np.ndarray, groups: np.ndarray, values: np.ndarray) -> None:
-    s = pd.Series(values).groupby(groups).max()
-    acc[s.index.to_numpy()] = s.to_numpy()
+def _distinct_triples(prof: np.ndarray, vrank: np.ndarray, tcode: np.ndarray, n_prof: int, n_v: int,
+                      n_t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (profile, value rank, type) rows sorted in that order, as three arrays."""
+    if n_prof * n_v * n_t < 2 ** 63:
+        key = np.sort((prof.astype(np.int64) * n_v + vrank) * n_t + tcode)
+        key = key[np.concatenate([[True], key[1:] != key[:-1]])] if len(key) else key
+        return key // n_t // n_v, key // n_t % n_v, key % n_t
+    o = np.lexsort((tcode, vrank, prof))
+    p, v, t = prof[o], vrank[o], tcode[o]
+    new = np.concatenate([[True], (p[1:] != p[:-1]) | (v[1:] != v[:-1]) | (t[1:] != t[:-1])]) if len(o) else o
+    return p[new], v[new], t[new]
 
 
-def _source_mix(prof: np.ndarray, scode: np.ndarray, names: list[str], n_prof: int) -> np.ndarray:
+def _source_mix(prof: np.ndarray, scode: np.ndarray, names: list[str], n_prof: int):
     """"ct_customer=1,ct_order=4" per profile, built once per distinct mix."""
     order = np.argsort(names)
     ns = len(names)
@@ -160,20 +161,16 @@ def _source_mix(prof: np.ndarray, scode: np.ndarray, names: list[str], n_prof: i
     packed = (np.minimum(counts, 4095) * (np.int64(1) << (12 * np.arange(ns, dtype=np.int64)))).sum(axis=1)
     codes, _ = pd.factorize(packed)
     first = np.unique(codes, return_index=True)[1]
-    text = np.array([",".join(f"{names[j]}={counts[i, j]}" for j in order if counts[i, j]) for i in first],
-                    dtype=object)
-    return text[codes]
+    text = pa.array([",".join(f"{names[j]}={counts[i, j]}" for j in order if counts[i, j]) for i in first],
+                    type=pa.large_string())
+    return str_array(text.take(pa.array(codes)))
 
 
-def _lists(prof: np.ndarray, vcode: np.ndarray, vhash: np.ndarray, values: pa.Array, n_prof: int) -> pd.Series:
-    """Distinct values per profile as an Arrow list column (zero-copy, no per-row objects)."""
-    if len(prof):
-        key = prof.astype(np.int64) * np.int64(vcode.max() + 1) + vcode
-        first = np.flatnonzero(~pd.Series(key).duplicated().to_numpy())
-        prof, vhash, vcode = prof[first], vhash[first], vcode[first]
-        o = np.lexsort((vhash, prof))
-        prof, vcode = prof[o], vcode[o]
-    offsets = np.searchsorted(prof, np.arange(n_prof + 1)).astype(np.int32)
+def _lists(prof_sorted: np.ndarray, vcode: np.ndarray, values: pa.Array, n_prof: int) -> pd.Series:
+    """Values per profile (rows already distinct and in list order) as an Arrow list column
+    (zero-copy, no per-row objects)."""
+    offsets = np.zeros(n_prof + 1, dtype=np.int32)
+    np.cumsum(np.bincount(prof_sorted, minlength=n_prof), out=offsets[1:])
     flat = values.take(pa.array(vcode, type=pa.int64())).cast(pa.string()) if len(vcode) else pa.array([], pa.string())
     arr = pa.ListArray.from_arrays(pa.array(offsets), flat)
     return pd.Series(pd.arrays.ArrowExtensionArray(arr))

@@ -4,7 +4,8 @@ pandas' ``isin``/``get_indexer`` on an Arrow string column converts the candidat
 element into Python strings; with a million record keys that costs seconds and hundreds of MB of
 short-lived objects. Arrow's own hash kernels (``is_in``, ``index_in``) answer the same question in
 one C++ pass without creating a single Python object, so string columns are handed to them as they
-are. Object arrays (small inputs, hand-built frames) are converted once."""
+are. Object arrays (small inputs, hand-built frames) are converted once. Integer group helpers
+(``first_per_group``) live here too: the identity modules pick winners per group the same way."""
 
 from __future__ import annotations
 
@@ -126,6 +127,22 @@ def isin_ints(values: np.ndarray, members) -> np.ndarray:
     if not len(members) or not len(values):
         return np.zeros(len(values), dtype=bool)
     return pd.Series(values, copy=False).isin(np.asarray(members)).to_numpy()
+
+
+def first_per_group(groups: np.ndarray, n_groups: int, keys, mask: np.ndarray | None = None) -> np.ndarray:
+    """Per group, the row with the smallest ``keys`` (int64 arrays compared in turn, like
+    ``np.lexsort`` with the last key first), ties going to the first row; -1 where a group has no
+    row (``mask``: rows allowed to win). A group minimum per key instead of sorting every row:
+    after the first key only a row or two per group is left."""
+    rows = np.arange(len(groups)) if mask is None else np.flatnonzero(mask)
+    for key in keys:
+        g, k = groups[rows], key[rows]
+        best = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, g, k)
+        rows = rows[k == best[g]]
+    out = np.full(n_groups, -1, dtype=np.int64)
+    out[groups[rows][::-1]] = rows[::-1]   # reversed: the first row of a group is written last
+    return out
 
 
 def index_in(values, keys) -> np.ndarray:

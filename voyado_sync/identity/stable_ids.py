@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from voyado_sync.identity.keys import as_arrow, as_objects, index_in, str_array, text_hash
+from voyado_sync.identity.keys import as_arrow, as_objects, first_per_group, index_in, str_array, text_hash
 from voyado_sync.identity.rules import IdentityRules
 
 PROFILE_COLUMNS = ["profile_id", "anchor_record", "born"]
@@ -59,9 +60,7 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
     ccode, clabels = pd.factorize(clusters["cluster"].to_numpy(dtype=np.int64), sort=True)
     k = len(clabels)
     # Best record of each cluster (source rank, then smallest hash): the anchor a new id derives from.
-    order = np.lexsort((h, srank, ccode))
-    best_pos = np.empty(k, dtype=np.int64)
-    best_pos[ccode[order[::-1]]] = order[::-1]   # reversed so the first in sort order wins
+    best_pos = first_per_group(ccode, k, (srank, h))
     key_arrow = as_arrow(keys)
 
     def key_at(pos: np.ndarray) -> np.ndarray:
@@ -120,7 +119,9 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
         split_map = split_from.groupby("cluster")["prev"].agg(lambda s: sorted(s)).to_dict()
 
     kept = np.fromiter(keeper_of.keys(), dtype=np.int64, count=len(keeper_of))
-    new_clusters = np.setdiff1d(np.arange(k, dtype=np.int64), kept)
+    is_kept = np.zeros(k, dtype=bool)
+    is_kept[kept] = True
+    new_clusters = np.flatnonzero(~is_kept)
     new_anchor = key_at(best_pos[new_clusters])
     new_ids = _mint(new_anchor, in_use)
     pid_of = np.empty(k, dtype=object)
@@ -157,9 +158,11 @@ def _mint(anchor_keys: np.ndarray, in_use: Callable[[np.ndarray], np.ndarray]) -
     """New ids from anchor record keys; a clash with an issued id (or another new id) re-salts."""
     if not len(anchor_keys):
         return []
-    h = pd.util.hash_array(np.asarray(anchor_keys, dtype=object), hash_key="voyado_sync_pid_")
-    ids = np.array([f"P{x:016x}" for x in h.tolist()], dtype=object)
-    clash = np.asarray(in_use(ids), dtype=bool) | pd.Series(ids, dtype=object).duplicated().to_numpy()
+    # categorize=False: the same hashes for non-missing keys, without factorizing keys that are distinct anyway.
+    h = pd.util.hash_array(np.asarray(anchor_keys, dtype=object), hash_key="voyado_sync_pid_", categorize=False)
+    ids = _hex_ids(h)
+    # The id spells out the hash, so equal ids are equal hashes (cheaper to compare).
+    clash = np.asarray(in_use(ids), dtype=bool) | pd.Series(h).duplicated().to_numpy()
     if clash.any():  # rare: re-salt only the clashing ones, in a deterministic order
         taken = set(ids[~clash])
         for i in np.flatnonzero(clash)[np.argsort(anchor_keys[clash].astype(str), kind="stable")]:
@@ -172,3 +175,11 @@ def _mint(anchor_keys: np.ndarray, in_use: Callable[[np.ndarray], np.ndarray]) -
             ids[i] = pid
             taken.add(pid)
     return list(ids)
+
+
+def _hex_ids(h: np.ndarray) -> np.ndarray:
+    """"P" + 16 hex digits of each hash, formatted in one pass over the bytes instead of per id."""
+    n = len(h)
+    digits = pa.py_buffer(h.astype(">u8").tobytes().hex().encode())
+    hexes = pa.StringArray.from_buffers(n, pa.py_buffer(np.arange(0, 16 * n + 1, 16, dtype=np.int32)), digits)
+    return pc.binary_join_element_wise("P", hexes, "").to_numpy(zero_copy_only=False).astype(object)
