@@ -101,9 +101,9 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
     rscore = np.full(len(prof_of_a), _NEVER, dtype=np.int64)
     rscore[rpos] = score
     merged = (edges["outcome"].iloc[sel_all] == MERGED).to_numpy(dtype=bool)
-    escore = np.where(merged, 0, np.int64(1) << 45) + rscore[erec]
     n_t = len(tnames)
-    win = first_per_group(tcodes * n_prof + eprof, n_t * n_prof, (escore, vhash))
+    # Separate keys, not one packed score: any source rank and "record unknown" (_NEVER) stay exact.
+    win = first_per_group(tcodes * n_prof + eprof, n_t * n_prof, ((~merged).astype(np.int64), rscore[erec], vhash))
     win_code = np.append(vcode, -1)[win]   # no winner (-1) picks the appended -1
     for t_i, id_type in enumerate(tnames):
         if id_type in GOLDEN_IDS:

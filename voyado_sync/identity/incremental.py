@@ -128,8 +128,8 @@ def full_run(inp: IdentityInput, rules: IdentityRules, previous: IdentityGraph |
     with gc_paused():
         # Each row's record is looked up while the values are normalized (both mostly GIL-free Arrow).
         (recs, erec), edges = alongside(records_and_rows, lambda: normalize_identifiers(ids, rules))
-    return _recompute(previous, recs, edges, rules, forced_shared=None, mode="full", prev_rows=previous.records,
-                      prev_edges=previous.edges, removed=pd.Index([]), erec=erec)
+        return _recompute(previous, recs, edges, rules, forced_shared=None, mode="full", prev_rows=previous.records,
+                          prev_edges=previous.edges, removed=pd.Index([]), erec=erec)
 
 
 def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityRules,
@@ -141,6 +141,11 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
     if graph.rules_fingerprint not in (None, rules_fingerprint(rules)):
         whole = graph.whole()
         return full_run(graph_with_changes(whole, changes, removed), rules, previous=whole)
+    with gc_paused():
+        return _apply_changes(graph, changes, rules, removed)
+
+
+def _apply_changes(graph, changes: IdentityInput, rules: IdentityRules, removed: list[str] | None) -> RunResult:
     new_recs = changes.records[RECORD_COLUMNS]
     removed_keys = np.asarray(removed or [], dtype=object)
     hit_rows = graph.records_with_keys(np.concatenate([as_objects(new_recs["record_key"]), removed_keys]))
@@ -197,12 +202,7 @@ def graph_with_changes(graph: IdentityGraph, changes: IdentityInput, removed: li
     return IdentityInput(recs, ids, changes.rejects)
 
 
-def _recompute(*args, **kwargs) -> RunResult:
-    with gc_paused():
-        return _recompute_core(*args, **kwargs)
-
-
-def _recompute_core(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, rules: IdentityRules,
+def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, rules: IdentityRules,
                     forced_shared, mode: str, prev_rows: pd.DataFrame, prev_edges: pd.DataFrame,
                     removed: pd.Index, erec: np.ndarray | None = None) -> RunResult:
     """``erec``: each edge row's position in ``recs`` when the caller looked it up already (then

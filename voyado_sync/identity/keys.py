@@ -140,8 +140,9 @@ def first_per_group(groups: np.ndarray, n_groups: int, keys, mask: np.ndarray | 
         best = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(best, g, k)
         rows = rows[k == best[g]]
-    out = np.full(n_groups, -1, dtype=np.int64)
-    out[groups[rows][::-1]] = rows[::-1]   # reversed: the first row of a group is written last
+    out = np.full(n_groups, len(groups), dtype=np.int64)
+    np.minimum.at(out, groups[rows], rows)
+    out[out == len(groups)] = -1
     return out
 
 
