@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from voyado_sync.identity.keys import as_arrow, as_objects, index_in, isin
+from voyado_sync.identity.keys import as_arrow, as_text, index_in, isin
 from voyado_sync.identity.resolve import BLOCKED, CONFLICT, INVALID, MERGED, SHARED, Resolution
 from voyado_sync.identity.stable_ids import IdAssignment
 from voyado_sync.privacy import keyed_hasher
@@ -48,7 +48,6 @@ class _ProfileOf:
     def __init__(self, assignment: pd.DataFrame) -> None:
         self.keys = assignment["record_key"]
         self.pids = as_arrow(assignment["profile_id"])
-        self._series: pd.Series | None = None
 
     def at(self, positions) -> np.ndarray:
         pos = np.asarray(positions, dtype=np.int64)
@@ -59,11 +58,10 @@ class _ProfileOf:
         out[pd.isna(out)] = None
         return out
 
-    def series(self) -> pd.Series:
-        if self._series is None:
-            self._series = pd.Series(self.pids.to_numpy(zero_copy_only=False).astype(object),
-                                     index=as_objects(self.keys))
-        return self._series
+    def records_of(self, pids) -> tuple[pa.Array, np.ndarray]:
+        """(record keys, their profile ids) of the records in any of ``pids``."""
+        hit = pa.array(isin(self.pids, pids))
+        return as_text(self.keys).filter(hit), self.pids.filter(hit).to_numpy(zero_copy_only=False)
 
 
 def decisions(res: Resolution, ids: IdAssignment, run_seq: int,
@@ -161,7 +159,7 @@ def _changes(ids: IdAssignment, edges: pd.DataFrame, prev_edges: pd.DataFrame | 
     if not len(ch):
         return pd.DataFrame(columns=DECISION_COLUMNS)
     splits = ch[ch["change"] == "split"]
-    lost_by_pid = (_lost_links(splits, edges, prev_edges, profile_of.series())
+    lost_by_pid = (_lost_links(splits, edges, prev_edges, profile_of)
                    if len(splits) and prev_edges is not None else {})
     rows = []
     for c in ch.itertuples(index=False):
@@ -178,21 +176,21 @@ def _changes(ids: IdAssignment, edges: pd.DataFrame, prev_edges: pd.DataFrame | 
 
 
 def _lost_links(splits: pd.DataFrame, edges: pd.DataFrame, prev_edges: pd.DataFrame,
-                profile_of: pd.Series) -> dict[str, list[dict]]:
+                profile_of: _ProfileOf) -> dict[str, list[dict]]:
     """Per current profile: identifiers that linked its records before and do not link now (value
     changed, blocked, refused, or its records removed). One vectorized pass for all splits."""
     pids = set(splits["profile_id"]) | {p for f in splits["from_ids"] for p in f}
-    mine = profile_of[isin(profile_of, list(pids))]
-    before = prev_edges[isin(prev_edges["record_key"], mine.index) & (prev_edges["outcome"] == MERGED).to_numpy()]
+    mine_keys, mine_pids = profile_of.records_of(list(pids))
+    before = prev_edges[isin(prev_edges["record_key"], mine_keys) & (prev_edges["outcome"] == MERGED).to_numpy()]
     if not len(before):
         return {}
-    now = edges[isin(edges["record_key"], mine.index)][["record_key", "id_type", "value", "outcome", "rule"]]
+    now = edges[isin(edges["record_key"], mine_keys)][["record_key", "id_type", "value", "outcome", "rule"]]
     now = now.assign(outcome=now["outcome"].astype(str), rule=now["rule"].astype(object))
     j = before[["record_key", "id_type", "value"]].merge(now, on=["record_key", "id_type", "value"], how="left")
     lost = j[j["outcome"] != MERGED].copy()
     if not len(lost):
         return {}
-    lost["pid"] = mine.reindex(lost["record_key"].to_numpy()).to_numpy(dtype=object)
+    lost["pid"] = mine_pids[index_in(lost["record_key"], mine_keys)]
     lost = lost.drop_duplicates(["pid", "id_type", "value"])
     lost["value_hash"] = hash_values(lost["id_type"], lost["value"])
     out: dict[str, list[dict]] = {}

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from voyado_sync.identity.explain import decisions as build_decisions
 from voyado_sync.identity.golden import golden_profiles
-from voyado_sync.identity.keys import alongside, as_objects, index_in, isin, isin_ints, rows
+from voyado_sync.identity.keys import alongside, as_objects, as_text, index_in, isin, isin_ints, rows, str_array
 from voyado_sync.identity.normalize import normalize_identifiers
 from voyado_sync.identity.records import IDENTIFIER_COLUMNS, RECORD_COLUMNS, IdentityInput
 from voyado_sync.identity.resolve import SHARED, gc_paused, resolve
@@ -76,8 +77,11 @@ class IdentityGraph:
         carrier = np.flatnonzero(isin(self.edges["value"], touched["value"])) if len(touched) else []
         if not len(carrier):
             return np.zeros(0, dtype=np.int64)
-        cand = self.edges.iloc[carrier][["id_type", "value", "component"]].merge(touched, on=["id_type", "value"])
-        return cand["component"].to_numpy(dtype=np.int64)
+        # Same value, and of the same type: compared as one "type<US>value" text (no frame merge).
+        at = pa.array(carrier)
+        pair = _type_value(as_text(self.edges["id_type"]).take(at), as_text(self.edges["value"]).take(at))
+        same = pc.is_in(pair, value_set=_type_value(as_text(touched["id_type"]), as_text(touched["value"])))
+        return self.edges["component"].to_numpy(dtype=np.int64)[carrier[same.to_numpy(zero_copy_only=False)]]
 
     def profiles_with_ids(self, ids) -> pd.DataFrame:
         return self.profiles[isin(self.profiles["profile_id"], ids)]
@@ -88,6 +92,10 @@ class IdentityGraph:
 
     def whole(self) -> "IdentityGraph":
         return self
+
+
+def _type_value(id_types: pa.Array, values: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(id_types, values, pa.scalar("\x1f", pa.large_string()))
 
 
 @dataclass
@@ -177,7 +185,9 @@ def _apply_changes(graph, changes: IdentityInput, rules: IdentityRules, removed:
                         ).drop_duplicates()
     comps = np.union1d(np.asarray(changed_comps, dtype=np.int64), graph.components_carrying(touched))
     region_recs = graph.records_in_components(comps)
-    region_edges = graph.edges_in_components(comps)
+    # The changed records' components were read already: only the components they reach are new.
+    reached = np.setdiff1d(comps, np.asarray(changed_comps, dtype=np.int64))
+    region_edges = pd.concat([near_edges, graph.edges_in_components(reached)], ignore_index=True)
     stay_r = ~isin(region_recs["record_key"], changed)
     stay_e = ~isin(region_edges["record_key"], changed)
     sub_recs = pd.concat([region_recs.loc[stay_r, RECORD_COLUMNS], new_recs], ignore_index=True)
@@ -238,8 +248,7 @@ def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, ru
     contact_map = build_contact_map(golden, res, _contact_conflict_profiles(res, ids.assignment))
 
     # Previous ids that no longer name a profile: aliased now, or every record removed.
-    live_ids = set(ids.profiles["profile_id"])
-    gone_ids = [p for p in involved if p not in live_ids]
+    gone_ids = as_objects(involved)[~isin(involved, ids.profiles["profile_id"])].tolist()
     new_edges = res.edges.assign(component=comp_label[res.edges["rec"].to_numpy()])[EDGE_COLUMNS]
     fingerprint = rules_fingerprint(rules)
     if mode == "full":
@@ -248,7 +257,8 @@ def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, ru
                               run_seq=run_seq, rules_fingerprint=fingerprint)
         scope = pd.Index(recs["record_key"])
     else:
-        scope = pd.Index(prev_rows["record_key"]).append(pd.Index(recs["record_key"])).append(removed).unique()
+        scope = pd.Index(str_array(pc.unique(pa.concat_arrays(
+            [as_text(prev_rows["record_key"]), as_text(recs["record_key"]), as_text(removed)]))))
         whole = lambda: _splice(graph.whole(), result)  # noqa: E731
     result = RunResult(profiles=golden, decisions=decisions, aliases=ids.aliases, contact_map=contact_map,
                        edges=new_edges, retired=sorted(gone_ids), scope_keys=scope, mode=mode,

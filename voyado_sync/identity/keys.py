@@ -73,6 +73,10 @@ def isin(values, members) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     v, m = as_arrow(values), as_arrow(members)
     if v is not None and m is not None:
+        if len(m) > 8 * n:
+            # A few values against many members: hash the few, probe with the many, keep the members
+            # that hit (as in index_in).
+            m = m.filter(pc.is_in(m, value_set=pc.unique(v.drop_null())))
         return pc.is_in(v, value_set=m, skip_nulls=True).to_numpy(zero_copy_only=False)
     return pd.Series(as_objects(values), dtype=object).isin(pd.Series(as_objects(members), dtype=object)).to_numpy()
 

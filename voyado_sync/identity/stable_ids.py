@@ -90,33 +90,33 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
         apos = index_in(np.where(pd.notna(anchors), anchors, None), keys)
         anchor_cluster = np.where(apos >= 0, ccode[np.maximum(apos, 0)], -1)
         g["anchor_here"] = anchor_cluster == g["cluster"].to_numpy()
+        g["anchor"] = anchors
         win = (g.sort_values(["prev", "anchor_here", "n", "hmin"], ascending=[True, False, False, True])
                .drop_duplicates("prev"))
         win["born"] = meta["born"].reindex(win["prev"].to_numpy()).fillna(run_seq).to_numpy(np.int64)
         win = win.sort_values(["cluster", "born", "prev"])
         first = ~win["cluster"].duplicated()
         keepers = win[first]
-        keeper_of = dict(zip(keepers["cluster"].to_numpy().tolist(), keepers["prev"].tolist()))
-        prev_anchor = meta["anchor_record"].to_dict()   # one dict, not a .at lookup per keeper
-        for cl, pid, here in zip(keepers["cluster"].tolist(), keepers["prev"].tolist(),
-                                 keepers["anchor_here"].tolist()):
-            if here:
-                anchor_of[cl] = prev_anchor[pid] if pid in prev_anchor else key_at(best_pos[[cl]])[0]
-            else:
-                anchor_of[cl] = key_at(best_pos[[cl]])[0]
-                changes.append((pid, "anchor_moved", [], "the anchor record left the profile"))
+        k_cl, k_pid = keepers["cluster"].to_numpy().tolist(), keepers["prev"].tolist()
+        keeper_of = dict(zip(k_cl, k_pid))
+        here = keepers["anchor_here"].to_numpy(dtype=bool)
+        # A keeper whose anchor record stayed keeps it (it is in this cluster, so known); the others
+        # take their cluster's best record.
+        k_anchor = keepers["anchor"].to_numpy(dtype=object)
+        k_anchor[~here] = key_at(best_pos[np.asarray(k_cl, dtype=np.int64)[~here]])
+        anchor_of = dict(zip(k_cl, k_anchor.tolist()))
+        changes += [(pid, "anchor_moved", [], "the anchor record left the profile")
+                    for pid, h_ in zip(k_pid, here.tolist()) if not h_]
         losers = win[~first]
         for cl, pid in zip(losers["cluster"].tolist(), losers["prev"].tolist()):
             aliases.append((pid, keeper_of[cl], "merged into an older profile", run_seq))
             retired.append(pid)
-        if len(losers):
-            merged_from = losers.groupby("cluster")["prev"].agg(lambda s: sorted(s))
-            for cl, froms in merged_from.items():
-                changes.append((keeper_of[cl], "merged", froms, "profiles joined by new evidence"))
+        for cl, froms in _sorted_by_cluster(losers).items():
+            changes.append((keeper_of[cl], "merged", froms, "profiles joined by new evidence"))
         # Clusters that hold records of an id that went elsewhere: a split.
         split_from = g[~g.set_index(["prev", "cluster"]).index.isin(
             win.set_index(["prev", "cluster"]).index)]
-        split_map = split_from.groupby("cluster")["prev"].agg(lambda s: sorted(s)).to_dict()
+        split_map = _sorted_by_cluster(split_from)
 
     kept = np.fromiter(keeper_of.keys(), dtype=np.int64, count=len(keeper_of))
     is_kept = np.zeros(k, dtype=bool)
@@ -152,6 +152,14 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
                   pd.DataFrame({"profile_id": new_ids, "change": "new", "from_ids": [[]] * len(new_ids),
                                 "detail": None}, columns=CHANGE_COLUMNS))
     return IdAssignment(assignment, profiles, pd.DataFrame(aliases, columns=ALIAS_COLUMNS), changes_df, retired)
+
+
+def _sorted_by_cluster(claims: pd.DataFrame) -> dict[int, list[str]]:
+    """Cluster -> the previous ids (``prev``) of its claims, sorted."""
+    out: dict[int, list[str]] = {}
+    for cl, pid in sorted(zip(claims["cluster"].tolist(), claims["prev"].tolist())):
+        out.setdefault(cl, []).append(pid)
+    return out
 
 
 def _mint(anchor_keys: np.ndarray, in_use: Callable[[np.ndarray], np.ndarray]) -> list[str]:
