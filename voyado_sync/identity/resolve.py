@@ -425,6 +425,8 @@ class _UnionFind:
         for u in guarded:
             if sum(1 for r in roots if self.values[r].get(int(u))) > 1:
                 return f"no_bridge:{int(u)}"
+        if not self.cannot:
+            return None
         members = set().union(*(self.members[r] for r in roots))
         for r in roots:
             for m in self.members[r]:

@@ -83,40 +83,47 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
     retired: list[str] = []
     split_map: dict[int, list] = {}
     if has_prev.any():
+        # Claims in integer space: previous ids and clusters as codes, one row per (id, cluster).
         cp = np.flatnonzero(has_prev)
-        claims = pd.DataFrame({"prev": prev[cp], "cluster": ccode[cp], "h": h[cp]})
-        g = claims.groupby(["prev", "cluster"], sort=False).agg(n=("h", "size"), hmin=("h", "min")).reset_index()
-        anchors = meta["anchor_record"].reindex(g["prev"].to_numpy()).to_numpy(dtype=object)
-        apos = index_in(np.where(pd.notna(anchors), anchors, None), keys)
-        anchor_cluster = np.where(apos >= 0, ccode[np.maximum(apos, 0)], -1)
-        g["anchor_here"] = anchor_cluster == g["cluster"].to_numpy()
-        g["anchor"] = anchors
-        win = (g.sort_values(["prev", "anchor_here", "n", "hmin"], ascending=[True, False, False, True])
-               .drop_duplicates("prev"))
-        win["born"] = meta["born"].reindex(win["prev"].to_numpy()).fillna(run_seq).to_numpy(np.int64)
-        win = win.sort_values(["cluster", "born", "prev"])
-        first = ~win["cluster"].duplicated()
-        keepers = win[first]
-        k_cl, k_pid = keepers["cluster"].to_numpy().tolist(), keepers["prev"].tolist()
-        keeper_of = dict(zip(k_cl, k_pid))
-        here = keepers["anchor_here"].to_numpy(dtype=bool)
-        # A keeper whose anchor record stayed keeps it (it is in this cluster, so known); the others
-        # take their cluster's best record.
-        k_anchor = keepers["anchor"].to_numpy(dtype=object)
-        k_anchor[~here] = key_at(best_pos[np.asarray(k_cl, dtype=np.int64)[~here]])
+        pcode, puniq = pd.factorize(prev[cp])
+        puniq = np.asarray(puniq, dtype=object)
+        n_p = len(puniq)
+        pair, inv = np.unique(pcode.astype(np.int64) * k + ccode[cp], return_inverse=True)
+        g_prev, g_cl = pair // k, pair % k
+        n_rec = np.bincount(inv)
+        h_min = np.full(len(pair), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(h_min, inv, h[cp])
+        p_anchor = meta["anchor_record"].reindex(puniq).to_numpy(dtype=object)
+        apos = index_in(np.where(pd.notna(p_anchor), p_anchor, None), keys)
+        here = np.where(apos >= 0, ccode[np.maximum(apos, 0)], -1)[g_prev] == g_cl
+        # Each previous id goes where its anchor is, else to most of its records, else smallest hash.
+        win = first_per_group(g_prev, n_p, ((~here).astype(np.int64), -n_rec, h_min))
+        w_cl, w_here = g_cl[win], here[win]
+        # Per cluster, the oldest claiming id (then the smallest) keeps it; the others become aliases.
+        born_p = meta["born"].reindex(puniq).fillna(run_seq).to_numpy(np.int64)
+        id_rank = np.empty(n_p, dtype=np.int64)
+        id_rank[np.argsort(puniq.astype(str), kind="stable")] = np.arange(n_p)
+        order = np.lexsort((id_rank, born_p, w_cl))          # previous id codes by (cluster, born, id)
+        first = np.concatenate([[True], w_cl[order][1:] != w_cl[order][:-1]]) if n_p else np.zeros(0, bool)
+        keepers, losers = order[first], order[~first]
+        k_cl = w_cl[keepers].tolist()
+        keeper_of = dict(zip(k_cl, puniq[keepers].tolist()))
+        # A keeper whose anchor record stayed keeps it (it is in this cluster); the others take their
+        # cluster's best record.
+        k_anchor = p_anchor[keepers]
+        moved = ~w_here[keepers]
+        k_anchor[moved] = key_at(best_pos[w_cl[keepers][moved]])
         anchor_of = dict(zip(k_cl, k_anchor.tolist()))
-        changes += [(pid, "anchor_moved", [], "the anchor record left the profile")
-                    for pid, h_ in zip(k_pid, here.tolist()) if not h_]
-        losers = win[~first]
-        for cl, pid in zip(losers["cluster"].tolist(), losers["prev"].tolist()):
+        changes += [(pid, "anchor_moved", [], "the anchor record left the profile") for pid in puniq[keepers[moved]]]
+        for cl, pid in zip(w_cl[losers].tolist(), puniq[losers].tolist()):
             aliases.append((pid, keeper_of[cl], "merged into an older profile", run_seq))
             retired.append(pid)
-        for cl, froms in _sorted_by_cluster(losers).items():
+        for cl, froms in _ids_by_cluster(w_cl[losers], puniq[losers]).items():
             changes.append((keeper_of[cl], "merged", froms, "profiles joined by new evidence"))
         # Clusters that hold records of an id that went elsewhere: a split.
-        split_from = g[~g.set_index(["prev", "cluster"]).index.isin(
-            win.set_index(["prev", "cluster"]).index)]
-        split_map = _sorted_by_cluster(split_from)
+        gone = np.ones(len(pair), dtype=bool)
+        gone[win] = False
+        split_map = _ids_by_cluster(g_cl[gone], puniq[g_prev[gone]])
 
     kept = np.fromiter(keeper_of.keys(), dtype=np.int64, count=len(keeper_of))
     is_kept = np.zeros(k, dtype=bool)
@@ -154,10 +161,10 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
     return IdAssignment(assignment, profiles, pd.DataFrame(aliases, columns=ALIAS_COLUMNS), changes_df, retired)
 
 
-def _sorted_by_cluster(claims: pd.DataFrame) -> dict[int, list[str]]:
-    """Cluster -> the previous ids (``prev``) of its claims, sorted."""
+def _ids_by_cluster(clusters: np.ndarray, ids: np.ndarray) -> dict[int, list[str]]:
+    """Cluster -> its previous ids, sorted (clusters in ascending order)."""
     out: dict[int, list[str]] = {}
-    for cl, pid in sorted(zip(claims["cluster"].tolist(), claims["prev"].tolist())):
+    for cl, pid in sorted(zip(clusters.tolist(), ids.tolist())):
         out.setdefault(cl, []).append(pid)
     return out
 
