@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from voyado_sync.identity.keys import as_arrow, as_text, index_in, isin
+from voyado_sync.identity.keys import as_arrow, as_text, index_in, isin, joined
 from voyado_sync.identity.resolve import BLOCKED, CONFLICT, INVALID, MERGED, SHARED, Resolution
 from voyado_sync.identity.stable_ids import IdAssignment
 from voyado_sync.privacy import keyed_hasher
@@ -161,18 +161,20 @@ def _changes(ids: IdAssignment, edges: pd.DataFrame, prev_edges: pd.DataFrame | 
     splits = ch[ch["change"] == "split"]
     lost_by_pid = (_lost_links(splits, edges, prev_edges, profile_of)
                    if len(splits) and prev_edges is not None else {})
-    rows = []
-    for c in ch.itertuples(index=False):
-        ev: dict = {"from": list(c.from_ids), "detail": c.detail}
-        if c.change == "split" and prev_edges is not None:
-            lost = [x for pid in [c.profile_id, *c.from_ids] for x in lost_by_pid.get(pid, [])][:20]
+    encode = json.JSONEncoder(sort_keys=True, default=str).encode
+    rule_of = {"merged": "older_id_survives", "split": "anchor_keeps_id", "anchor_moved": "anchor_removed"}
+    evidence = []
+    for pid, change, from_ids, detail in zip(ch["profile_id"].tolist(), ch["change"].tolist(),
+                                             ch["from_ids"].tolist(), ch["detail"].tolist()):
+        ev: dict = {"from": list(from_ids), "detail": detail}
+        if change == "split" and prev_edges is not None:
+            lost = [x for p in [pid, *from_ids] for x in lost_by_pid.get(p, [])][:20]
             ev["lost_links"] = lost or [{"reason": "records that carried the linking identifiers were removed"}]
-        rows.append({"decision": f"profile_{c.change}", "profile_id": c.profile_id,
-                     "rule": {"merged": "older_id_survives", "split": "anchor_keeps_id",
-                              "anchor_moved": "anchor_removed"}.get(c.change, c.change),
-                     "id_type": None, "value_hash": None, "record_count": None,
-                     "evidence": json.dumps(ev, sort_keys=True, default=str)})
-    return pd.DataFrame(rows)
+        evidence.append(encode(ev))
+    change = ch["change"].to_numpy(dtype=object)
+    return pd.DataFrame({"decision": "profile_" + change, "profile_id": ch["profile_id"].to_numpy(dtype=object),
+                         "rule": [rule_of.get(c, c) for c in change], "id_type": None, "value_hash": None,
+                         "record_count": None, "evidence": evidence})
 
 
 def _lost_links(splits: pd.DataFrame, edges: pd.DataFrame, prev_edges: pd.DataFrame,
@@ -181,21 +183,25 @@ def _lost_links(splits: pd.DataFrame, edges: pd.DataFrame, prev_edges: pd.DataFr
     changed, blocked, refused, or its records removed). One vectorized pass for all splits."""
     pids = set(splits["profile_id"]) | {p for f in splits["from_ids"] for p in f}
     mine_keys, mine_pids = profile_of.records_of(list(pids))
-    before = prev_edges[isin(prev_edges["record_key"], mine_keys) & (prev_edges["outcome"] == MERGED).to_numpy()]
+    cols = ["record_key", "id_type", "value"]
+    before = prev_edges[cols][isin(prev_edges["record_key"], mine_keys) & (prev_edges["outcome"] == MERGED).to_numpy()]
     if not len(before):
         return {}
-    now = edges[isin(edges["record_key"], mine_keys)][["record_key", "id_type", "value", "outcome", "rule"]]
-    now = now.assign(outcome=now["outcome"].astype(str), rule=now["rule"].astype(object))
-    j = before[["record_key", "id_type", "value"]].merge(now, on=["record_key", "id_type", "value"], how="left")
-    lost = j[j["outcome"] != MERGED].copy()
-    if not len(lost):
+    now = edges[[*cols, "outcome", "rule"]][isin(edges["record_key"], mine_keys)]
+    # Each link of before, found again now (same record, type and value) or not (-1: record removed).
+    at = index_in(joined(*(before[c] for c in cols)), joined(*(now[c] for c in cols)))
+    outcome = np.append(now["outcome"].astype(str).to_numpy(dtype=object), None)[at]
+    rule = np.append(now["rule"].astype(object).to_numpy(dtype=object), None)[at]
+    lost_rows = np.flatnonzero(outcome != MERGED)
+    if not len(lost_rows):
         return {}
-    lost["pid"] = mine_pids[index_in(lost["record_key"], mine_keys)]
-    lost = lost.drop_duplicates(["pid", "id_type", "value"])
+    lost = before.iloc[lost_rows].assign(
+        pid=mine_pids[index_in(before["record_key"].iloc[lost_rows], mine_keys)],
+        outcome=outcome[lost_rows], rule=rule[lost_rows]).drop_duplicates(["pid", "id_type", "value"])
     lost["value_hash"] = hash_values(lost["id_type"], lost["value"])
     out: dict[str, list[dict]] = {}
-    for pid, t, h, o, r in zip(lost["pid"], lost["id_type"], lost["value_hash"], lost["outcome"], lost["rule"]):
-        now_txt = "removed" if pd.isna(o) or o == "nan" else (f"{o}:{r}" if isinstance(r, str) else o)
+    for pid, t, h, o, r in zip(*(lost[c].tolist() for c in ["pid", "id_type", "value_hash", "outcome", "rule"])):
+        now_txt = "removed" if not isinstance(o, str) else (f"{o}:{r}" if isinstance(r, str) else o)
         out.setdefault(pid, []).append({"id_type": t, "value_hash": h, "now": now_txt})
     return out
 

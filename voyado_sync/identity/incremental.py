@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from voyado_sync.identity.explain import decisions as build_decisions
 from voyado_sync.identity.golden import golden_profiles
-from voyado_sync.identity.keys import alongside, as_objects, as_text, index_in, isin, isin_ints, rows, str_array
+from voyado_sync.identity.keys import alongside, as_objects, as_text, index_in, isin, isin_ints, joined, rows, str_array
 from voyado_sync.identity.normalize import normalize_identifiers
 from voyado_sync.identity.records import IDENTIFIER_COLUMNS, RECORD_COLUMNS, IdentityInput
 from voyado_sync.identity.resolve import SHARED, gc_paused, resolve
@@ -78,10 +78,9 @@ class IdentityGraph:
         if not len(carrier):
             return np.zeros(0, dtype=np.int64)
         # Same value, and of the same type: compared as one "type<US>value" text (no frame merge).
-        at = pa.array(carrier)
-        pair = _type_value(as_text(self.edges["id_type"]).take(at), as_text(self.edges["value"]).take(at))
-        same = pc.is_in(pair, value_set=_type_value(as_text(touched["id_type"]), as_text(touched["value"])))
-        return self.edges["component"].to_numpy(dtype=np.int64)[carrier[same.to_numpy(zero_copy_only=False)]]
+        hit = self.edges[["id_type", "value"]].iloc[carrier]
+        same = isin(joined(hit["id_type"], hit["value"]), joined(touched["id_type"], touched["value"]))
+        return self.edges["component"].to_numpy(dtype=np.int64)[carrier[same]]
 
     def profiles_with_ids(self, ids) -> pd.DataFrame:
         return self.profiles[isin(self.profiles["profile_id"], ids)]
@@ -92,10 +91,6 @@ class IdentityGraph:
 
     def whole(self) -> "IdentityGraph":
         return self
-
-
-def _type_value(id_types: pa.Array, values: pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(id_types, values, pa.scalar("\x1f", pa.large_string()))
 
 
 @dataclass
@@ -156,7 +151,11 @@ def apply_changes(graph: IdentityGraph, changes: IdentityInput, rules: IdentityR
 def _apply_changes(graph, changes: IdentityInput, rules: IdentityRules, removed: list[str] | None) -> RunResult:
     new_recs = changes.records[RECORD_COLUMNS]
     removed_keys = np.asarray(removed or [], dtype=object)
-    hit_rows = graph.records_with_keys(np.concatenate([as_objects(new_recs["record_key"]), removed_keys]))
+    # Reads of the stored graph overlap with work that does not need them (the reads are Arrow
+    # kernels or SQL round trips, both outside the GIL).
+    hit_rows, all_new_edges = alongside(
+        lambda: graph.records_with_keys(np.concatenate([as_objects(new_recs["record_key"]), removed_keys])),
+        lambda: normalize_identifiers(changes.identifiers[IDENTIFIER_COLUMNS], rules))
     unit = hit_rows["observed_at"].dtype
     if isinstance(unit, pd.DatetimeTZDtype) and new_recs["observed_at"].dtype != unit:
         # The stored records' time unit when that loses nothing: otherwise splicing the whole graph
@@ -174,8 +173,7 @@ def _apply_changes(graph, changes: IdentityInput, rules: IdentityRules, removed:
     upsert = new_recs["record_key"].to_numpy(dtype=object)
     changed = pd.Index(np.concatenate([upsert, removed_keys])).unique()
 
-    new_ids = changes.identifiers[isin(changes.identifiers["record_key"], upsert)][IDENTIFIER_COLUMNS]
-    new_edges = normalize_identifiers(new_ids, rules)
+    new_edges = rows(all_new_edges, isin(all_new_edges["record_key"], upsert))
     changed_comps = hit_rows.loc[isin(hit_rows["record_key"], changed), "component"].unique()
     near_edges = graph.edges_in_components(changed_comps)
     old_edges = near_edges[isin(near_edges["record_key"], changed)]
@@ -184,10 +182,11 @@ def _apply_changes(graph, changes: IdentityInput, rules: IdentityRules, removed:
                          new_edges.loc[(new_edges["status"] == "ok").to_numpy(), ["id_type", "value"]]]
                         ).drop_duplicates()
     comps = np.union1d(np.asarray(changed_comps, dtype=np.int64), graph.components_carrying(touched))
-    region_recs = graph.records_in_components(comps)
-    # The changed records' components were read already: only the components they reach are new.
+    # The changed records' components' edges were read already: only the components they reach are new.
     reached = np.setdiff1d(comps, np.asarray(changed_comps, dtype=np.int64))
-    region_edges = pd.concat([near_edges, graph.edges_in_components(reached)], ignore_index=True)
+    region_recs, reached_edges = alongside(lambda: graph.records_in_components(comps),
+                                           lambda: graph.edges_in_components(reached))
+    region_edges = pd.concat([near_edges, reached_edges], ignore_index=True)
     stay_r = ~isin(region_recs["record_key"], changed)
     stay_e = ~isin(region_edges["record_key"], changed)
     sub_recs = pd.concat([region_recs.loc[stay_r, RECORD_COLUMNS], new_recs], ignore_index=True)

@@ -38,18 +38,20 @@ def as_objects(values) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
-def as_arrow(values) -> pa.Array | None:
+def as_arrow(values, chunked: bool = False) -> pa.Array | None:
     """``values`` as one Arrow large_string array (zero-copy for Arrow-backed pandas strings), or None
-    when they are not all strings/missing (the caller then falls back to object hashing)."""
+    when they are not all strings/missing (the caller then falls back to object hashing).
+    ``chunked``: the caller's kernels take a ChunkedArray as well, so a chunked column (a graph read
+    from many parquet row groups) is not copied together on every question."""
     if isinstance(values, (pd.Series, pd.Index)):
         arr = getattr(values.array, "_pa_array", None)
         if arr is not None and (pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type)):
-            arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+            arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) and not chunked else arr
             return arr.cast(pa.large_string()) if pa.types.is_string(arr.type) else arr
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype(object)
     elif isinstance(values, (pa.Array, pa.ChunkedArray)):
-        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) and not chunked else values
         return arr.cast(pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
     try:
         return pa.array(as_objects(values), type=pa.large_string(), from_pandas=True)
@@ -66,12 +68,21 @@ def as_text(values) -> pa.Array:
     return arr
 
 
+_UNIT_SEPARATOR = pa.scalar("\x1f", pa.large_string())
+
+
+def joined(*columns) -> pa.Array:
+    """The columns' texts joined by a unit separator: one composite key for Arrow's hash kernels
+    (``isin``/``index_in`` on several columns without a frame merge). Null where any part is null."""
+    return pc.binary_join_element_wise(*(as_text(c) for c in columns), _UNIT_SEPARATOR)
+
+
 def isin(values, members) -> np.ndarray:
     """Boolean mask: which of ``values`` are in ``members`` (missing values are never members)."""
     n = len(values)
     if not len(members) or not n:
         return np.zeros(n, dtype=bool)
-    v, m = as_arrow(values), as_arrow(members)
+    v, m = as_arrow(values, chunked=True), as_arrow(members, chunked=True)
     if v is not None and m is not None:
         if len(m) > 8 * n:
             # A few values against many members: hash the few, probe with the many, keep the members
@@ -155,7 +166,7 @@ def index_in(values, keys) -> np.ndarray:
     n = len(values)
     if not len(keys) or not n:
         return np.full(n, -1, dtype=np.int64)
-    v, k = as_arrow(values), as_arrow(keys)
+    v, k = as_arrow(values, chunked=True), as_arrow(keys, chunked=True)
     if v is not None and k is not None:
         if len(k) > 8 * n:
             # A few values against many keys: hash the few and probe with the many (building a
