@@ -36,11 +36,11 @@ _NEVER = np.iinfo(np.int64).max
 
 def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.DataFrame,
                     rules: IdentityRules, record_hashes: np.ndarray | None = None,
-                    values: pd.Index | None = None) -> pd.DataFrame:
+                    values: pd.Index | None = None, value_hashes: np.ndarray | None = None) -> pd.DataFrame:
     """``assignment``: record_key, profile_id. ``records``: RECORD_COLUMNS. ``edges``: identifier rows
     with record_key, id_type, value, outcome (and optionally ``rec``: row of ``assignment``, and
     ``val``: position in ``values``, the distinct normalized values). ``record_hashes``: record_hash of
-    ``records`` keys when the caller has it."""
+    ``records`` keys, ``value_hashes``: text_hash of ``values``, when the caller has them."""
     prof_of_a, pids = pd.factorize(assignment["profile_id"])
     n_prof = len(pids)
     # Records -> assignment rows (usually the same rows in the same order: checked, not assumed).
@@ -90,12 +90,14 @@ def golden_profiles(assignment: pd.DataFrame, records: pd.DataFrame, edges: pd.D
         in_use = np.bincount(val, minlength=len(values)) > 0
         vcode = (np.cumsum(in_use) - 1)[val]
         vuniq = values.take(np.flatnonzero(in_use))
+        if value_hashes is not None:
+            value_hashes = value_hashes[in_use]
     else:
         vcode, vuniq = pd.factorize(edges["value"].iloc[sel_all])
-        vuniq = pd.Index(vuniq)
+        vuniq, value_hashes = pd.Index(vuniq), None
     v_arrow = as_text(vuniq)
     n_v = len(vuniq)
-    vhash_u = text_hash(v_arrow)
+    vhash_u = text_hash(v_arrow) if value_hashes is None else value_hashes
     vhash = vhash_u[vcode]
     # Per record score of its edges (merged values first, then the record's survivorship score).
     rscore = np.full(len(prof_of_a), _NEVER, dtype=np.int64)

@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 
 from voyado_sync.identity.explain import decisions as build_decisions
 from voyado_sync.identity.golden import golden_profiles
-from voyado_sync.identity.keys import alongside, as_objects, as_text, index_in, isin, isin_ints, joined, rows, str_array
+from voyado_sync.identity.keys import (alongside, as_objects, as_text, index_in, isin, isin_ints, joined, rows,
+                                      str_array, text_hash)
 from voyado_sync.identity.normalize import normalize_identifiers
 from voyado_sync.identity.records import IDENTIFIER_COLUMNS, RECORD_COLUMNS, IdentityInput
 from voyado_sync.identity.resolve import SHARED, gc_paused, resolve
@@ -35,6 +36,9 @@ from voyado_sync.identity.stable_ids import ALIAS_COLUMNS, PROFILE_COLUMNS, assi
 
 EDGE_COLUMNS = [*IDENTIFIER_COLUMNS, "value", "status", "reason", "outcome", "rule", "component"]
 GRAPH_RECORD_COLUMNS = [*RECORD_COLUMNS, "profile_id", "component"]
+# In-memory graphs only (never stored): each edge's value as text_hash, to find a value's carriers
+# without hashing every edge's text; SQL answers the same question from its index.
+VALUE_KEY = "value_key"
 CONTACT_MAP_COLUMNS = ["profile_id", "voyado_contact_id", "status", "other_contact_ids", "detail"]
 
 
@@ -74,7 +78,12 @@ class IdentityGraph:
 
     def components_carrying(self, touched: pd.DataFrame) -> np.ndarray:
         """Components of the records that carry any of ``touched`` (id_type, value)."""
-        carrier = np.flatnonzero(isin(self.edges["value"], touched["value"])) if len(touched) else []
+        if not len(touched):
+            return np.zeros(0, dtype=np.int64)
+        if VALUE_KEY in self.edges.columns:   # candidates by hash, confirmed on the text below
+            carrier = np.flatnonzero(isin_ints(self.edges[VALUE_KEY].to_numpy(), text_hash(touched["value"])))
+        else:
+            carrier = np.flatnonzero(isin(self.edges["value"], touched["value"]))
         if not len(carrier):
             return np.zeros(0, dtype=np.int64)
         # Same value, and of the same type: compared as one "type<US>value" text (no frame merge).
@@ -243,7 +252,11 @@ def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, ru
                             graph.ids_in_use, rules, run_seq, record_hashes=h)
     new_records = recs.assign(profile_id=ids.assignment["profile_id"].array, component=comp_label)
     decisions = build_decisions(res, ids, run_seq, prev_edges=prev_edges if len(prev_edges) else None)
-    golden = golden_profiles(ids.assignment, recs, res.edges, rules, record_hashes=h, values=res.values)
+    # One text hash per distinct value: golden records order values by it, and the in-memory graph
+    # finds the carriers of a value by it (an integer scan instead of hashing every edge's text).
+    vh = text_hash(res.values) if res.values is not None else None
+    golden = golden_profiles(ids.assignment, recs, res.edges, rules, record_hashes=h, values=res.values,
+                             value_hashes=vh)
     contact_map = build_contact_map(golden, res, _contact_conflict_profiles(res, ids.assignment))
 
     # Previous ids that no longer name a profile: aliased now, or every record removed.
@@ -251,7 +264,10 @@ def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, ru
     new_edges = res.edges.assign(component=comp_label[res.edges["rec"].to_numpy()])[EDGE_COLUMNS]
     fingerprint = rules_fingerprint(rules)
     if mode == "full":
-        whole = IdentityGraph(records=new_records, edges=new_edges, profiles=ids.profiles,
+        # text_hash of each edge's value from the distinct values' hashes (a missing value hashes as "").
+        keys = (np.append(vh, text_hash([""]))[res.edges["val"].to_numpy()] if vh is not None
+                else text_hash(new_edges["value"]))
+        whole = IdentityGraph(records=new_records, edges=new_edges.assign(**{VALUE_KEY: keys}), profiles=ids.profiles,
                               aliases=_flatten_aliases(graph.aliases, ids.aliases), golden=golden,
                               run_seq=run_seq, rules_fingerprint=fingerprint)
         scope = pd.Index(recs["record_key"])
@@ -271,7 +287,10 @@ def _splice(old: IdentityGraph, r: RunResult) -> IdentityGraph:
     replaced = np.concatenate([as_objects(r.id_profiles["profile_id"]), np.asarray(r.retired, dtype=object)])
     records = pd.concat([rows(old.records, ~isin(old.records["record_key"], r.scope_keys)), r.records],
                         ignore_index=True)
-    edges = pd.concat([rows(old.edges, ~isin(old.edges["record_key"], r.scope_keys)), r.edges], ignore_index=True)
+    new_edges = r.edges
+    if VALUE_KEY in old.edges.columns:   # a stored graph has none (then neither has the result)
+        new_edges = new_edges.assign(**{VALUE_KEY: text_hash(new_edges["value"])})
+    edges = pd.concat([rows(old.edges, ~isin(old.edges["record_key"], r.scope_keys)), new_edges], ignore_index=True)
     profiles = pd.concat([rows(old.profiles, ~isin(old.profiles["profile_id"], replaced)), r.id_profiles],
                          ignore_index=True)
     golden = r.profiles
