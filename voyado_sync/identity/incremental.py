@@ -251,12 +251,25 @@ def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, ru
     ids = assign_stable_ids(clusters[["record_key", "cluster"]], recs["source"], previous, prev_profiles,
                             graph.ids_in_use, rules, run_seq, record_hashes=h)
     new_records = recs.assign(profile_id=ids.assignment["profile_id"].array, component=comp_label)
-    decisions = build_decisions(res, ids, run_seq, prev_edges=prev_edges if len(prev_edges) else None)
     # One text hash per distinct value: golden records order values by it, and the in-memory graph
     # finds the carriers of a value by it (an integer scan instead of hashing every edge's text).
     vh = text_hash(res.values) if res.values is not None else None
-    golden = golden_profiles(ids.assignment, recs, res.edges, rules, record_hashes=h, values=res.values,
-                             value_hashes=vh)
+
+    def golden_rows() -> pd.DataFrame:
+        return golden_profiles(ids.assignment, recs, res.edges, rules, record_hashes=h, values=res.values,
+                               value_hashes=vh)
+
+    def decision_log() -> pd.DataFrame:
+        return build_decisions(res, ids, run_seq, prev_edges=prev_edges if len(prev_edges) else None)
+
+    # A region's golden records and decision log are built side by side (they only read the
+    # resolution); a full run builds them one after the other (the log first: that order has the
+    # lower peak), as both at once would raise its peak memory past 2 GB at a million records.
+    if mode == "incremental":
+        golden, decisions = alongside(golden_rows, decision_log)
+    else:
+        decisions = decision_log()
+        golden = golden_rows()
     contact_map = build_contact_map(golden, res, _contact_conflict_profiles(res, ids.assignment))
 
     # Previous ids that no longer name a profile: aliased now, or every record removed.
