@@ -46,6 +46,12 @@ def test_isin_ints_matches_numpy():
     labels = rng.integers(-(2**62), 2**62, 5000)
     members = np.concatenate([rng.choice(labels, 40), rng.integers(0, 10, 5)])
     assert (isin_ints(labels, members) == np.isin(labels, members)).all()
+    # Members sharing low bits with non-members (the bitmap's false positives are filtered out), and
+    # as many members as values (no bitmap).
+    decoys = labels[:40] + (1 << 20)
+    assert (isin_ints(labels, decoys) == np.isin(labels, decoys)).all() and not isin_ints(labels, decoys).any()
+    many = rng.choice(labels, 3000)
+    assert (isin_ints(labels, many) == np.isin(labels, many)).all()
     assert not isin_ints(labels, []).any() and isin_ints(np.array([], np.int64), members).shape == (0,)
 
 
