@@ -129,7 +129,8 @@ def _emails(text: pa.Array, empty: np.ndarray, rules: IdentityRules):
     low = pc.utf8_lower(text)
     valid = _np(pc.match_substring_regex(low, f"^(?:{_EMAIL_RE})$")) & ~empty
     if rules.email_folding.enabled and rules.email_folding.providers:
-        low = pa.array(_fold(pd.Series(_np(low), dtype=object), rules).to_numpy(dtype=object), pa.large_string())
+        low = pa.array(_fold(pd.Series(_np(low), dtype=object), rules).to_numpy(dtype=object), pa.large_string(),
+                       from_pandas=True)   # a value without "@" folds to NaN (it is invalid anyway)
     value = pc.if_else(pa.array(valid), low, _NULL)
     reason = np.where(empty, "empty", np.where(valid, None, "malformed_email")).astype(object)
     return value, _codes(valid, _OK, _INVALID), reason

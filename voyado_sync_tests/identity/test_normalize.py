@@ -37,6 +37,10 @@ def test_email_folding_is_off_by_default_and_configurable():
         "googlemail.com": ProviderFolding(dots=True, plus=True, canonical_domain="gmail.com")})
     rules = IdentityRules(**{**RULES.model_dump(), "email_folding": folding.model_dump()})
     assert norm(rows, rules)["value"].tolist() == ["ab@gmail.com", "ab@gmail.com"]
+    # Garbage next to folded values stays invalid, with its reason (folding never fails the batch).
+    out = norm(rows + [("email", "no-at-sign", "SE"), ("email", " ", "SE")], rules)
+    assert out["value"].tolist()[:2] == ["ab@gmail.com", "ab@gmail.com"] and out["value"][2:].isna().all()
+    assert out["reason"].astype(str).tolist()[2:] == ["malformed_email", "empty"]
 
 
 def test_phone_region_comes_from_the_record_country_or_the_default():
