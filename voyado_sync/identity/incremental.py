@@ -221,8 +221,8 @@ def graph_with_changes(graph: IdentityGraph, changes: IdentityInput, removed: li
 
 
 def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, rules: IdentityRules,
-                    forced_shared, mode: str, prev_rows: pd.DataFrame, prev_edges: pd.DataFrame,
-                    removed: pd.Index, erec: np.ndarray | None = None) -> RunResult:
+               forced_shared, mode: str, prev_rows: pd.DataFrame, prev_edges: pd.DataFrame,
+               removed: pd.Index, erec: np.ndarray | None = None) -> RunResult:
     """``erec``: each edge row's position in ``recs`` when the caller looked it up already (then
     ``recs`` must be unique by record key)."""
     run_seq = graph.run_seq + 1
@@ -280,9 +280,9 @@ def _recompute(graph: IdentityGraph, recs: pd.DataFrame, edges: pd.DataFrame, ru
         # text_hash of each edge's value from the distinct values' hashes (a missing value hashes as "").
         keys = (np.append(vh, text_hash([""]))[res.edges["val"].to_numpy()] if vh is not None
                 else text_hash(new_edges["value"]))
-        whole = IdentityGraph(records=new_records, edges=new_edges.assign(**{VALUE_KEY: keys}), profiles=ids.profiles,
-                              aliases=_flatten_aliases(graph.aliases, ids.aliases), golden=golden,
-                              run_seq=run_seq, rules_fingerprint=fingerprint)
+        whole = IdentityGraph(records=new_records, edges=new_edges.assign(**{VALUE_KEY: keys}),
+                              profiles=ids.profiles, aliases=_flatten_aliases(graph.aliases, ids.aliases),
+                              golden=golden, run_seq=run_seq, rules_fingerprint=fingerprint)
         scope = pd.Index(recs["record_key"])
     else:
         scope = pd.Index(str_array(pc.unique(pa.concat_arrays(
