@@ -6,11 +6,14 @@ write, the second gets ``StaleIdentityState`` and can simply be retried."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from voyado_sync.identity.golden import LIST_COLUMNS
@@ -57,6 +60,7 @@ GOLDEN_SCALARS = ["profile_id", "record_count", "updated_at", "sources", "first_
                   "email", "mobile_phone", "ct_customer_id", "voyado_contact_id", "member_number", "external_id",
                   "identifier_count"]
 _CHUNK = 5000
+_COPY_ROWS = 20_000   # from this many rows on, PostgreSQL gets them by COPY (fewer: batched INSERTs)
 
 
 class StaleIdentityState(RuntimeError):
@@ -252,10 +256,33 @@ def _clean(v):
 def _insert(conn, table: sa.Table, df: pd.DataFrame) -> None:
     if not len(df):
         return
+    if conn.dialect.name == "postgresql" and len(df) >= _COPY_ROWS:
+        _copy(conn, table, df)
+        return
     cols = list(df.columns)
     rows = df.astype(object).where(df.notna(), None).to_numpy()
     for i in range(0, len(rows), _CHUNK):
         conn.execute(table.insert(), [{c: _clean(v) for c, v in zip(cols, row)} for row in rows[i:i + _CHUNK]])
+
+
+def _copy(conn, table: sa.Table, df: pd.DataFrame) -> None:
+    """PostgreSQL's COPY (text format) inside the save's transaction: a full save of a million records
+    took minutes as batched INSERTs."""
+    df = df.reset_index(drop=True)   # the columns are joined by position
+    text = []
+    for c in df.columns:
+        col = df[c]
+        if isinstance(table.c[c].type, sa.Integer):
+            col = col.astype("Int64")           # integers held as floats (NaN for none) print as "3", not "3.0"
+        t = col.astype(object).where(col.notna(), None).astype(str)
+        for ch, esc in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            t = t.str.replace(ch, esc, regex=False)
+        text.append(pa.array(t.where(col.notna(), "\\N").to_numpy(dtype=object), pa.large_string()))
+    lines = pc.binary_join_element_wise(*text, pa.scalar("\t", pa.large_string()))
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in df.columns)}) FROM STDIN"
+    with conn.connection.driver_connection.cursor() as cur:
+        cur.copy_expert(sql, io.StringIO("\n".join(lines.to_pylist()) + "\n"))
 
 
 def _golden_to_sql(golden: pd.DataFrame) -> pd.DataFrame:
