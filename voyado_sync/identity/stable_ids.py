@@ -71,8 +71,11 @@ def assign_stable_ids(clusters: pd.DataFrame, sources: pd.Series, previous: pd.D
     prev = np.full(n, None, dtype=object)
     if len(previous):
         at = index_in(previous["record_key"], keys)
-        hit = np.flatnonzero(at >= 0)[::-1]       # reversed: the first row of a duplicated key wins
-        prev[at[hit]] = previous["profile_id"].to_numpy(dtype=object)[hit]
+        hit = np.flatnonzero(at >= 0)
+        first = np.full(n, len(previous), dtype=np.int64)   # the first row of a duplicated key wins
+        np.minimum.at(first, at[hit], hit)
+        known = first < len(previous)
+        prev[known] = previous["profile_id"].to_numpy(dtype=object)[first[known]]
     has_prev = pd.notna(prev)
 
     meta = prev_profiles.drop_duplicates("profile_id").set_index("profile_id")
