@@ -268,13 +268,12 @@ def _insert(conn, table: sa.Table, df: pd.DataFrame) -> None:
 def _copy(conn, table: sa.Table, df: pd.DataFrame) -> None:
     """PostgreSQL's COPY (text format) inside the save's transaction: a full save of a million records
     took minutes as batched INSERTs."""
-    df = df.reset_index(drop=True)   # the columns are joined by position
     text = []
     for c in df.columns:
         col = df[c]
         if isinstance(table.c[c].type, sa.Integer):
             col = col.astype("Int64")           # integers held as floats (NaN for none) print as "3", not "3.0"
-        t = col.astype(object).where(col.notna(), None).astype(str)
+        t = col.astype(object).astype(str)      # missing values are replaced by COPY's \N below
         for ch, esc in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
             t = t.str.replace(ch, esc, regex=False)
         text.append(pa.array(t.where(col.notna(), "\\N").to_numpy(dtype=object), pa.large_string()))
