@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from voyado_sync import jsonutil
 from voyado_sync.clients.engage import DEFAULT_RETRY, VoyadoHttp
 from voyado_sync.clients.http import USER_AGENT, RetryPolicy, TransientError, ValidationError
 
@@ -25,11 +26,11 @@ DONE = frozenset({"succeeded", "failed"})
 
 
 def encode_jsonlines(lines: Iterable[Mapping[str, Any]]) -> tuple[bytes, int]:
-    """gzip-compressed UTF-8 JSON Lines and the number of lines."""
+    """gzip-compressed UTF-8 JSON Lines and the number of lines (prices as exact `Decimal` numbers)."""
     count = 0
     parts = []
     for line in lines:
-        parts.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
+        parts.append(jsonutil.dumps(line))
         count += 1
     return gzip.compress(("\n".join(parts) + "\n").encode("utf-8"), compresslevel=6), count
 

@@ -168,7 +168,7 @@ def receipt_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
     return items
 
 
-def _unmapped_reason(payload: Any) -> str | None:
+def unmapped_reason(payload: Any) -> str | None:
     return f"unmappable {payload['unmapped']}: {payload['reason']}" if isinstance(payload, Mapping) and \
         "unmapped" in payload else None
 
@@ -213,7 +213,7 @@ def receipts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage:
     frame = store.read(PAYLOAD_DATASET, [context.partition_key])
     items = receipt_items(frame, context.partition_key)
     pushed = run_push(context, items, ENDPOINT, engage=engage, state_db=state_db, dry_run=config.dry_run,
-                      local_validate=_unmapped_reason)
+                      local_validate=unmapped_reason)
     metadata = dict(pushed.metadata or {})
     if config.dry_run:
         return dg.MaterializeResult(metadata=metadata, check_results=[dg.AssetCheckResult(

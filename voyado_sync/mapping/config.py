@@ -7,8 +7,8 @@
   ``extraData``: ``web``, ``app`` or ``store``.
 - ``payment_methods.csv``: ``payment_interface,method,voyado_type,description``; ``*`` matches any
   interface; methods match case-insensitively with ``-``/space folded to ``_``.
-- ``mapping.yaml``: sale/return rules, shipping line, contact match and guest policy, locale fallback
-  (commented in the file itself).
+- ``mapping.yaml``: sale/return rules, shipping line, contact match and guest policy, locale fallback,
+  Elevate catalog markets (commented in the file itself).
 
 A bad table is a `ConfigError` naming the file and row, raised once at load time.
 """
@@ -117,6 +117,24 @@ class ContactSyncRule(_Strict):
     source: str = "e-com"
 
 
+class Market(_Strict):
+    id: str                          # Elevate market id
+    country: str                     # Commercetools price country
+    currency: str
+    locale: str                      # Commercetools locale of the market's texts
+    stock_channel: str | None = None  # supply channel key whose availableQuantity is the stock; None = no channel
+
+
+class CatalogRule(_Strict):
+    data_locale: str = "en"
+    url_template: str = "/{locale}/p/{slug}"
+    variation_attribute: str | None = "color"
+    markets: tuple[Market, ...] = tuple(
+        Market(id=c.lower(), country=c, currency=cur, locale=loc, stock_channel=ch) for c, cur, loc, ch in (
+            ("SE", "SEK", "sv-SE", "WH-NORDIC"), ("NO", "NOK", "nb-NO", "WH-NORDIC"),
+            ("DK", "DKK", "da-DK", "WH-NORDIC"), ("FI", "EUR", "fi-FI", "WH-NORDIC"), ("DE", "EUR", "de-DE", "WH-DE")))
+
+
 class Rules(_Strict):
     receipts: ReceiptIds = ReceiptIds()
     sale: SaleRule = SaleRule()
@@ -128,6 +146,7 @@ class Rules(_Strict):
     payments: PaymentRule = PaymentRule()
     pos: PosRule = PosRule()
     contacts: ContactSyncRule = ContactSyncRule()
+    catalog: CatalogRule = CatalogRule()
 
 
 @dataclass(frozen=True)

@@ -73,17 +73,17 @@ def run_push(context: dg.AssetExecutionContext, items: Iterable[SyncItem], endpo
     partition = context.partition_key if context.has_partition_key else None
     owned: list[Any] = []
     if isinstance(endpoint, str):
-        if endpoint == "elevate_catalog":
+        if endpoint.startswith("elevate_"):
             client = elevate_client(elevate.base_url, elevate.api_key)
             owned.append(client)
-            ep = build_endpoint(endpoint, elevate=client)
+            ep = build_endpoint(endpoint, elevate=client, **(endpoint_options or {}))
         else:
             client = engage_client(engage.base_url, engage.api_key, max_concurrency=engage.max_concurrency)
             owned.append(client)
             ep = build_endpoint(endpoint, engage=client, **(endpoint_options or {}))
     else:
         ep = endpoint
-    if ep.name == "elevate_catalog":
+    if ep.name.startswith("elevate_"):
         budget = RateBudget(state_db.engine(), elevate.api_key, ELEVATE_RATE_PER_SECOND, 1)
     else:
         budget = RateBudget(state_db.engine(), engage.api_key, engage.rate_limit_per_second, engage.max_concurrency)

@@ -14,6 +14,8 @@ Item payload per endpoint (``SyncItem.key`` in brackets):
 * ``triggers`` — ``{"triggerId", "contactId" | "externalId", "data": {...}}`` (the event key).
 * ``carts`` — one cart (cartReference + time), batched; ``stock_levels`` — one row (sku/locale), batched.
 * ``elevate_catalog`` — one catalog operation line (product group key); all lines in ONE full import.
+* ``elevate_catalog_updates`` — one ``replace``/``remove`` line (product group key); only changed lines,
+  in incremental imports of up to 1 000 lines.
 """
 
 from __future__ import annotations
@@ -351,25 +353,31 @@ class StockLevelsEndpoint(_Base):
 
 
 class ElevateCatalogEndpoint(_Base):
-    """A full catalog replace: if any line changed, every line is sent in one import (a full import
-    deletes what it does not contain); if none changed, nothing is sent."""
+    """``full``: a full catalog replace - if any line changed, every line is sent in one import (a full
+    import deletes what it does not contain); if none changed, nothing is sent. Otherwise incremental
+    imports of the changed lines only (``replace``/``remove``), ``batch_size`` lines per import: an
+    import never deletes what it does not mention, so a partial snapshot cannot empty the catalog."""
 
     name = "elevate_catalog"
     batch_size = 10**9
     full_replace = True
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, full: bool = True, batch_size: int = 1000) -> None:
         self.client = client
+        self.full = full
+        if not full:
+            self.name, self.batch_size, self.full_replace = "elevate_catalog_updates", batch_size, False
 
     def validate(self, item: SyncItem) -> list[str]:
         errors = _require_object(item)
-        if not errors and not any(op in item.payload for op in ("replace", "edit", "remove")):
-            errors.append("a catalog line must be a replace/edit/remove operation")
+        allowed = ("replace",) if self.full else ("replace", "edit", "remove")
+        if not errors and not any(op in item.payload for op in allowed):
+            errors.append(f"a catalog line must be a {'/'.join(allowed)} operation")
         return errors
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         try:
-            self.client.import_catalog([it.payload for it in items], full=True)
+            self.client.import_catalog([it.payload for it in items], full=self.full)
         except ValidationError as exc:
             return catalog_line_results(items, exc)
         return _sent(items)
@@ -395,15 +403,16 @@ def catalog_line_results(items: Sequence[SyncItem], exc: ValidationError) -> lis
 
 
 ENDPOINT_NAMES = ("receipts", "contacts_create", "contacts_update", "contacts_bulk_create", "contacts_bulk_update",
-                  "point_transactions", "triggers", "carts", "stock_levels", "elevate_catalog")
+                  "point_transactions", "triggers", "carts", "stock_levels", "elevate_catalog",
+                  "elevate_catalog_updates")
 
 
 def build_endpoint(name: str, *, engage: Any = None, elevate: Any = None, **options: Any):
     """The adapter for ``name`` on the given clients (``options`` go to the adapter, e.g. ``source``)."""
-    if name == "elevate_catalog":
+    if name in ("elevate_catalog", "elevate_catalog_updates"):
         if elevate is None:
-            raise ValueError("elevate_catalog needs an Elevate client")
-        return ElevateCatalogEndpoint(elevate)
+            raise ValueError(f"{name} needs an Elevate client")
+        return ElevateCatalogEndpoint(elevate, full=name == "elevate_catalog", **options)
     if engage is None:
         raise ValueError(f"{name} needs an Engage client")
     factories = {

@@ -207,6 +207,9 @@ def _clients(args: argparse.Namespace):
 
     api_key = os.environ.get("VOYADO_API_KEY", "")
     if args.endpoint == "elevate_catalog":
+        # Re-sending a few lines as a full replace would delete the rest of the catalog.
+        return "elevate_catalog is a full import: re-materialize voyado/catalog_sync instead"
+    if args.endpoint == "elevate_catalog_updates":
         key = os.environ.get("VOYADO_ELEVATE_API_KEY", "")
         if not args.elevate_url or not key:
             return "set VOYADO_ELEVATE_URL (or --elevate-url) and VOYADO_ELEVATE_API_KEY"

@@ -45,3 +45,30 @@ def test_catalog_full_import_skip_and_resend(state):
         assert app.catalog["pg4"]["products"]["pg4-p"]["variants"]["pg4-v"]["defaults"]["stock"] == 3
     finally:
         server.stop()
+
+
+def test_catalog_updates_send_changed_lines_in_batches_and_never_delete(state):
+    app = ElevateSandbox(api_keys=["elevate-key"], import_blocking_seconds=5.0)
+    server = SandboxServer(app).start()
+    try:
+        ep = ElevateCatalogEndpoint(elevate_client(server.url, "elevate-key"), full=False, batch_size=2)
+        assert ep.name == "elevate_catalog_updates" and not ep.full_replace
+        items = [SyncItem(f"pg{i}", ep.name, line(f"pg{i}"), PARTITION) for i in range(4)]
+        first = make_engine(state, api_key="elevate-key").push(items, ep)
+        assert first.count(Outcome.SENT) == 4 and first.requests == 2 and set(app.catalog) == {f"pg{i}" for i in range(4)}
+
+        # Only pg1 changed and pg3 is removed; the lines not pushed stay in the catalog.
+        changed = [SyncItem("pg1", ep.name, line("pg1", title="New"), PARTITION),
+                   SyncItem("pg3", ep.name, {"remove": {"key": "pg3"}}, PARTITION),
+                   SyncItem("pg9", ep.name, line("pg9", stock=-1), PARTITION)]
+        second = make_engine(state, api_key="elevate-key").push(changed + items[:1], ep)
+        assert second.count(Outcome.UNCHANGED_SKIPPED) == 1
+        # pg1 and pg3 travel together; pg9's batch is refused alone, with its line's reason.
+        assert second.count(Outcome.SENT) == 2 and second.count(Outcome.REJECTED) == 1
+        assert set(app.catalog) == {"pg0", "pg1", "pg2"}
+        assert app.catalog["pg1"]["products"]["pg1-p"]["defaults"]["title"] == "New"
+        (dead,) = dlq.list_dead_letters(state)
+        assert dead.key == "pg9" and dead.reason == "catalog_line_invalid" and "stock" in dead.error
+        assert all(i["type"] == "incremental" for i in app.imports.values())
+    finally:
+        server.stop()

@@ -1,0 +1,117 @@
+"""Products and categories → the Voyado Elevate catalog: the payload asset (pure mapping of the current
+catalog) and the push asset (incremental imports of the lines that changed, through the sync engine).
+
+The catalog is a snapshot, not a day's events: whatever partition runs, the payload is built from the
+latest version of every product, category, inventory entry and channel extracted so far, with prices
+valid now. A rerun or a backfill of an old day therefore re-sends nothing unless something changed
+since (the ledger skips unchanged lines by hash). Lines travel as incremental imports, never as a full
+replace, so a snapshot that misses products (a source partition not extracted yet) cannot delete them
+from Elevate; an unpublished product is removed with an explicit ``remove`` line."""
+
+from datetime import datetime, timezone
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from voyado_sync import jsonutil
+from voyado_sync.defs.receipts import latest_documents, mapping_config, unmapped_reason
+from voyado_sync.mapping.catalog import catalog
+from voyado_sync.mapping.models import loads
+from voyado_sync.partitions import daily_partitions
+from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
+from voyado_sync.resources.voyado import ElevateResource
+from voyado_sync.sync.dagster_push import PushConfig, run_push
+from voyado_sync.sync.models import SyncItem
+
+PAYLOAD_KEY = dg.AssetKey(["voyado", "catalog_payload"])
+SYNC_KEY = dg.AssetKey(["voyado", "catalog_sync"])
+PAYLOAD_DATASET = "voyado/catalog_payload"
+ENDPOINT = "elevate_catalog_updates"
+SOURCES = ("product_projections", "categories", "inventory", "channels")
+
+
+def catalog_frame(now: datetime, documents: dict[str, list[dict[str, Any]]]) -> tuple[pd.DataFrame, list[str]]:
+    """One row per product: ``line`` (a replace line), ``remove`` (not sold: unpublished, no SKU or no
+    price in any market) or ``rejected`` (with the reason)."""
+    built = catalog(documents["product_projections"], documents["categories"], documents["inventory"],
+                    documents["channels"], mapping_config().rules.catalog, now)
+    rows = []
+    for r in built.results:
+        status, payload = r.status, r.payload
+        if status == "skipped":
+            status, payload = "remove", {"remove": {"key": r.key}}
+        key = r.key if status != "rejected" else f"unmapped:product:{r.product_id}"
+        rows.append({"key": key, "product_group": r.key, "product_id": r.product_id, "status": status,
+                     "reason": r.reason, "variants": r.variants, "markets": ",".join(r.markets),
+                     "payload": jsonutil.dumps(payload, allow_float=False) if payload is not None else None})
+    columns = ["key", "product_group", "product_id", "status", "reason", "variants", "markets", "payload"]
+    return pd.DataFrame(rows, columns=columns), built.warnings
+
+
+def catalog_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
+    """Lines and removals to send, plus rejected products as items local validation dead-letters."""
+    items = []
+    for row in frame.itertuples(index=False):
+        if row.status in ("line", "remove"):
+            items.append(SyncItem(row.key, ENDPOINT, loads(row.payload), partition_key, PAYLOAD_DATASET))
+        elif row.status == "rejected":
+            items.append(SyncItem(row.key, ENDPOINT, {"unmapped": "product", "sourceId": row.product_id,
+                                                      "reason": row.reason}, partition_key, PAYLOAD_DATASET))
+    return items
+
+
+@dg.asset(
+    key=PAYLOAD_KEY, group_name="voyado", kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
+    deps=[dg.AssetKey(["commercetools", name]) for name in SOURCES],
+    check_specs=[dg.AssetCheckSpec(
+        "products_mapped", asset=PAYLOAD_KEY,
+        description="Every published product became a catalog line; a rejected one (unreadable price, a SKU "
+                    "or product key another product already carries) is listed with its reason.")],
+    description="Voyado Elevate catalog lines (one product group per Commercetools product: localized texts, "
+                "category path, per-market prices and stock, primary image) for the current catalog.",
+)
+def catalog_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+    store = partition_store.store()
+    documents = {name: latest_documents(store, f"commercetools/{name}") for name in SOURCES}
+    frame, warnings = catalog_frame(datetime.now(timezone.utc), documents)
+    store.write_frame(PAYLOAD_DATASET, context.partition_key, frame)
+    for w in warnings:
+        context.log.warning(w)
+    counts = frame["status"].value_counts()
+    rejected = frame[frame["status"] == "rejected"]
+    reasons = frame.loc[frame["status"] != "line", "reason"].str.split(":").str[0].value_counts()
+    preview = frame[["product_group", "status", "variants", "markets", "reason"]].head(10)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(frame)),
+            "lines": dg.MetadataValue.int(int(counts.get("line", 0))),
+            "removals": dg.MetadataValue.int(int(counts.get("remove", 0))),
+            "rejected": dg.MetadataValue.int(int(counts.get("rejected", 0))),
+            "variants": dg.MetadataValue.int(int(frame["variants"].sum())),
+            "products_per_market": dg.MetadataValue.json(
+                frame.loc[frame["status"] == "line", "markets"].str.split(",").explode().value_counts().to_dict()),
+            "not_sent_reasons": dg.MetadataValue.json({str(k): int(v) for k, v in reasons.head(20).items()}),
+            "warnings": dg.MetadataValue.json(warnings),
+            "source_documents": dg.MetadataValue.json({k: len(v) for k, v in documents.items()}),
+            "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(frame) else "(empty)"),
+        },
+        check_results=[dg.AssetCheckResult(
+            check_name="products_mapped", passed=rejected.empty, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rejected": dg.MetadataValue.int(len(rejected)),
+                      "sample": dg.MetadataValue.json(rejected[["product_id", "reason"]].head(10).to_dict("records"))})],
+    )
+
+
+@dg.asset(
+    key=SYNC_KEY, group_name="voyado", kinds={"voyado"}, partitions_def=daily_partitions, pool="elevate_api",
+    deps=[PAYLOAD_KEY],
+    description="Sends the catalog lines that changed since the last successful import to Voyado Elevate "
+                "(incremental imports through the sync engine: ledger, dead letters per refused line).",
+)
+def catalog_sync(context: dg.AssetExecutionContext, config: PushConfig, elevate: ElevateResource,
+                 state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+    frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
+    items = catalog_items(frame, context.partition_key)
+    return run_push(context, items, ENDPOINT, elevate=elevate, state_db=state_db, dry_run=config.dry_run,
+                    local_validate=unmapped_reason)
