@@ -113,5 +113,10 @@ def catalog_sync(context: dg.AssetExecutionContext, config: PushConfig, elevate:
                  state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
     frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
     items = catalog_items(frame, context.partition_key)
+    if not elevate.enabled:
+        context.log.warning("Voyado Elevate is not configured (VOYADO_ELEVATE_URL unset): catalog not pushed")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": dg.MetadataValue.int(0), "pending_lines": dg.MetadataValue.int(len(items)),
+            "skipped": dg.MetadataValue.text("Voyado Elevate is not configured (VOYADO_ELEVATE_URL unset)")})
     return run_push(context, items, ENDPOINT, elevate=elevate, state_db=state_db, dry_run=config.dry_run,
                     local_validate=unmapped_reason)

@@ -32,10 +32,11 @@ def resources() -> dg.Definitions:
                 rate_limit_per_second=float(os.environ.get("VOYADO_RATE_LIMIT_PER_SECOND", "40")),
                 max_concurrency=int(os.environ.get("VOYADO_MAX_CONCURRENCY", "8")),
             ),
+            # Elevate is optional: without its URL the catalog is still built but not pushed.
             "elevate": ElevateResource(
                 base_url=dg.EnvVar("VOYADO_ELEVATE_URL"),
                 api_key=dg.EnvVar("VOYADO_ELEVATE_API_KEY"),
-            ),
+            ) if os.environ.get("VOYADO_ELEVATE_URL") else ElevateResource(enabled=False),
             "state_db": StateDatabase(url=settings.state_db_url),
             "partition_store": PartitionStoreResource(base_dir=str(settings.data_dir)),
         }

@@ -31,12 +31,18 @@ class EngageResource(ApiClientResource):
 
 
 class ElevateResource(ApiClientResource):
-    """Voyado Elevate admin API (VOYADO_ELEVATE_URL, VOYADO_ELEVATE_API_KEY)."""
+    """Voyado Elevate admin API (VOYADO_ELEVATE_URL, VOYADO_ELEVATE_API_KEY). Not every tenant licenses
+    Elevate: ``enabled=False`` (no VOYADO_ELEVATE_URL) makes the catalog push a documented no-op."""
 
-    base_url: str
-    api_key: str
+    base_url: str = ""
+    api_key: str = ""
+    enabled: bool = True
     timeout: float = 60.0
     max_retry_seconds: float = 120.0
+
+    def setup_for_execution(self, context) -> None:
+        if self.enabled:
+            super().setup_for_execution(context)
 
     def _build(self) -> ElevateClient:
         return ElevateClient(self.base_url, self.api_key, timeout=self.timeout, retry=self.retry_policy())

@@ -111,3 +111,16 @@ def test_catalog_reaches_elevate_once_and_follows_changes(tmp_path, pg_url, elev
         assert "ZZ-CLASH" not in app.catalog
         (dead,) = dlq.list_dead_letters(get_engine(pg_url), endpoint=ENDPOINT)
         assert dead.key == "unmapped:product:id-clash" and "already carried by product" in dead.error
+
+
+def test_without_elevate_the_catalog_is_built_but_not_pushed(tmp_path, pg_url, elevate, sync_home):
+    store = PartitionStore(tmp_path / "parquet")
+    for dataset, name in DATASETS.items():
+        _write(store, dataset, DAY, _docs(name))
+    resources = {"elevate": ElevateResource(enabled=False), "state_db": StateDatabase(url=pg_url),
+                 "partition_store": PartitionStoreResource(base_dir=str(tmp_path / "parquet"))}
+    with dg.instance_for_test() as instance:
+        payload, sync, _ = _run(DAY, resources, instance)
+    assert payload["lines"].value == len(_docs("product-projections"))
+    assert sync["pending_lines"].value == payload["lines"].value and "not configured" in sync["skipped"].value
+    assert elevate.app.catalog == {} and dlq.list_dead_letters(get_engine(pg_url)) == []
