@@ -90,7 +90,7 @@ def bulk_min() -> int:
     return int(os.environ.get("VOYADO_CONTACTS_BULK_MIN", "200"))
 
 
-def _merge(results: list[dg.MaterializeResult]) -> dict[str, Any]:
+def merge_metadata(results: list[dg.MaterializeResult]) -> dict[str, Any]:
     """Sum the numeric metadata of several pushes (one per endpoint or store), keep the rest of the last."""
     merged: dict[str, Any] = {}
     for result in results:
@@ -139,10 +139,10 @@ def contacts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage:
                                     dry_run=config.dry_run,
                                     endpoint_options={"source": rules.source, "store_external_id": store_id}))
     updated = run_push(context, updates, "contacts_update", engage=engage, state_db=state_db, dry_run=config.dry_run)
-    metadata = _merge([*created, updated])
+    metadata = merge_metadata([*created, updated])
     # What Voyado gained, not what was attempted: a create that finds its externalId already there is a
     # duplicate, a create refused because another contact owns the email is a dead letter.
-    metadata["contacts_created"] = dg.MetadataValue.int(_delivered(_merge(created)) if created else 0)
+    metadata["contacts_created"] = dg.MetadataValue.int(_delivered(merge_metadata(created)) if created else 0)
     metadata["contacts_updated"] = dg.MetadataValue.int(_delivered(updated.metadata or {}))
     return dg.MaterializeResult(metadata=metadata)
 

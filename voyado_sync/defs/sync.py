@@ -30,7 +30,8 @@ class SyncLogConfig(dg.Config):
     kinds={"sql"},
     partitions_def=daily_partitions,
     deps=[dg.AssetKey(["voyado", "contacts_sync"]), dg.AssetKey(["voyado", "receipts_sync"]),
-          dg.AssetKey(["voyado", "catalog_sync"])],
+          dg.AssetKey(["voyado", "catalog_sync"]), dg.AssetKey(["commercetools", "customer_fields_writeback"]),
+          dg.AssetKey(["voyado", "campaign_sync"])],
     description="What every push to Voyado did for this partition, read from the sync ledger: counts by "
                 "outcome (latest verdict per item, so a replayed dead letter counts as delivered), "
                 "failure rate, p50/p95 request latency and open dead letters.",
@@ -85,10 +86,11 @@ def replay_dlq_op(context: dg.OpExecutionContext, config: ReplayConfig, engage: 
     from voyado_sync.sync.rate_budget import RateBudget
     from voyado_sync.sync.replay import partition_store_source, replay_dead_letters
 
-    if config.endpoint and config.endpoint.startswith("elevate_"):
-        # The catalog push re-sends every line Elevate does not hold yet, dead letters included.
-        raise dg.Failure(f"{config.endpoint}: re-materialize voyado/catalog_sync (or use voyado-sync replay-dlq "
-                         "--endpoint elevate_catalog_updates) instead")
+    if config.endpoint and config.endpoint.startswith(("elevate_", "ct_")):
+        # These pushes re-send every item not delivered yet, dead letters included, when re-materialized.
+        asset = "voyado/catalog_sync" if config.endpoint.startswith("elevate_") else \
+            "commercetools/customer_fields_writeback"
+        raise dg.Failure(f"{config.endpoint}: re-materialize {asset} for the partition instead")
     client = engage_client(engage.base_url, engage.api_key, max_concurrency=engage.max_concurrency)
     budget = RateBudget(state_db.engine(), engage.api_key, engage.rate_limit_per_second, engage.max_concurrency)
     try:

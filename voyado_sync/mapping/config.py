@@ -8,7 +8,8 @@
 - ``payment_methods.csv``: ``payment_interface,method,voyado_type,description``; ``*`` matches any
   interface; methods match case-insensitively with ``-``/space folded to ``_``.
 - ``mapping.yaml``: sale/return rules, shipping line, contact match and guest policy, locale fallback,
-  Elevate catalog markets (commented in the file itself).
+  Elevate catalog markets, Voyado → Commercetools customer fields, campaign
+  triggers (commented in the file itself).
 
 A bad table is a `ConfigError` naming the file and row, raised once at load time.
 """
@@ -135,6 +136,21 @@ class CatalogRule(_Strict):
             ("DK", "DKK", "da-DK", "WH-NORDIC"), ("FI", "EUR", "fi-FI", "WH-NORDIC"), ("DE", "EUR", "de-DE", "WH-DE")))
 
 
+class WritebackRule(_Strict):
+    type_key: str = "voyado-sync-customer"
+    other_type: Literal["extend", "refuse"] = "extend"
+    marketing_consent: str = "newsletter"
+    tier_path: str | None = "loyalty.tier"
+
+
+class CampaignRule(_Strict):
+    first_purchase_trigger: str | None = "first-purchase"   # Voyado custom trigger id; None = not fired
+    tier_change_trigger: str | None = "tier-change"
+    track_carts: bool = True
+    publish_stock: bool = True
+    stock_channel: str | None = None
+
+
 class Rules(_Strict):
     receipts: ReceiptIds = ReceiptIds()
     sale: SaleRule = SaleRule()
@@ -147,6 +163,8 @@ class Rules(_Strict):
     pos: PosRule = PosRule()
     contacts: ContactSyncRule = ContactSyncRule()
     catalog: CatalogRule = CatalogRule()
+    writeback: WritebackRule = WritebackRule()
+    campaigns: CampaignRule = CampaignRule()
 
 
 @dataclass(frozen=True)

@@ -25,3 +25,12 @@ def elevate_client(base_url: str, api_key: str, *, timeout: float = 120.0) -> An
     from voyado_sync.clients.elevate import ElevateClient
 
     return ElevateClient(base_url, api_key, timeout=timeout)
+
+
+def commercetools_client(resource: Any, *, timeout: float = TIMEOUT_S) -> Any:
+    """A client on a CommercetoolsResource's settings with one attempt per call (the engine retries)."""
+    from voyado_sync.clients.commercetools import CommercetoolsClient
+
+    return CommercetoolsClient(resource.api_url, resource.auth_url, resource.project_key, resource.client_id,
+                               resource.client_secret, scopes=resource.scopes, timeout=timeout,
+                               retry=SINGLE_ATTEMPT, max_connections=resource.max_connections)

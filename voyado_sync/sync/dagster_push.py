@@ -23,6 +23,9 @@ from voyado_sync.sync.models import Outcome, SyncItem, SyncReport
 from voyado_sync.sync.rate_budget import RateBudget
 
 ELEVATE_RATE_PER_SECOND = 5.0  # catalog imports are few and heavy; Elevate's limits are not published
+# Write-backs share the project's API client with extraction; Commercetools throttles per project, not
+# per request rate, so this only keeps the write-back a polite neighbour.
+COMMERCETOOLS_RATE_PER_SECOND = 20.0
 
 
 class PushConfig(dg.Config):
@@ -60,20 +63,25 @@ def report_metadata(report: SyncReport) -> dict[str, Any]:
 
 def run_push(context: dg.AssetExecutionContext, items: Iterable[SyncItem], endpoint: str | Endpoint, *,
              engage: Any = None, state_db: Any, dry_run: bool = False, local_validate: Validator | None = None,
-             elevate: Any = None, endpoint_options: dict[str, Any] | None = None,
+             elevate: Any = None, commercetools: Any = None, endpoint_options: dict[str, Any] | None = None,
              retry: RetryPolicy = DEFAULT_RETRY) -> dg.MaterializeResult:
     """Push ``items`` through the sync engine for this run and partition.
 
     ``endpoint`` is an endpoint name (see `voyado_sync.sync.endpoints.ENDPOINT_NAMES`) built on the
-    ``engage`` (EngageResource) or ``elevate`` (ElevateResource) resource, or a ready `Endpoint`.
+    ``engage`` (EngageResource), ``elevate`` (ElevateResource) or ``commercetools`` (CommercetoolsResource)
+    resource, or a ready `Endpoint`.
     Wrong credentials raise ``dg.Failure`` (no step retry) with one clear message."""
-    from voyado_sync.sync.clients import elevate_client, engage_client
+    from voyado_sync.sync.clients import commercetools_client, elevate_client, engage_client
     from voyado_sync.sync.endpoints import build_endpoint
 
     partition = context.partition_key if context.has_partition_key else None
     owned: list[Any] = []
     if isinstance(endpoint, str):
-        if endpoint.startswith("elevate_"):
+        if endpoint.startswith("ct_"):
+            client = commercetools_client(commercetools)
+            owned.append(client)
+            ep = build_endpoint(endpoint, commercetools=client, **(endpoint_options or {}))
+        elif endpoint.startswith("elevate_"):
             client = elevate_client(elevate.base_url, elevate.api_key)
             owned.append(client)
             ep = build_endpoint(endpoint, elevate=client, **(endpoint_options or {}))
@@ -83,7 +91,10 @@ def run_push(context: dg.AssetExecutionContext, items: Iterable[SyncItem], endpo
             ep = build_endpoint(endpoint, engage=client, **(endpoint_options or {}))
     else:
         ep = endpoint
-    if ep.name.startswith("elevate_"):
+    if ep.name.startswith("ct_"):
+        budget = RateBudget(state_db.engine(), commercetools.client_id, COMMERCETOOLS_RATE_PER_SECOND,
+                            commercetools.max_connections)
+    elif ep.name.startswith("elevate_"):
         budget = RateBudget(state_db.engine(), elevate.api_key, ELEVATE_RATE_PER_SECOND, 1)
     else:
         budget = RateBudget(state_db.engine(), engage.api_key, engage.rate_limit_per_second, engage.max_concurrency)

@@ -14,6 +14,8 @@ Item payload per endpoint (``SyncItem.key`` in brackets):
 * ``triggers`` — ``{"triggerId", "contactId" | "externalId", "data": {...}}`` (the event key).
 * ``carts`` — one cart (cartReference + time), batched; ``stock_levels`` — one row (sku/locale), batched.
 * ``elevate_catalog`` — one catalog operation line (product group key); all lines in ONE full import.
+* ``ct_customer_fields`` — ``{"customerId", "fields": {...}}`` (customer id): Voyado-owned fields set on the
+  Commercetools customer; the actions are a diff against the customer as read before the update.
 * ``elevate_catalog_updates`` — one ``replace``/``remove`` line (product group key); only changed lines,
   in incremental imports of up to 1 000 lines.
 """
@@ -383,6 +385,35 @@ class ElevateCatalogEndpoint(_Base):
         return _sent(items)
 
 
+class CustomerFieldsEndpoint(_Base):
+    """Voyado-owned facts (consent, preferences, loyalty) as Commercetools customer custom fields. The
+    actions are derived from the customer as read just before the update (and again after a 409), so a
+    resend after an interruption changes nothing that already landed."""
+
+    name = "ct_customer_fields"
+
+    def __init__(self, client: Any, *, rule: Any, usable_type_ids: Sequence[str] = ()) -> None:
+        self.client, self.rule, self.usable_type_ids = client, rule, frozenset(usable_type_ids)
+
+    def validate(self, item: SyncItem) -> list[str]:
+        errors = _require_object(item)
+        if not errors and (not item.payload.get("customerId") or not isinstance(item.payload.get("fields"), dict)):
+            errors.append("customerId and a fields object are required")
+        return errors
+
+    def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
+        from voyado_sync.mapping.customer_fields import field_actions
+
+        (item,) = items
+        p = item.payload
+        try:
+            self.client.update_customer(
+                p["customerId"], 0, lambda customer: field_actions(customer, p["fields"], self.rule, self.usable_type_ids))
+        except ValueError as exc:
+            return [RowResult(item.key, Outcome.REJECTED, None, error=scrub(str(exc)), reason="custom_type_unusable")]
+        return _sent(items)
+
+
 def catalog_line_results(items: Sequence[SyncItem], exc: ValidationError) -> list[RowResult]:
     """Elevate refuses a whole import if any line is bad (the catalog stays unchanged): the bad lines are
     rejected with their reason, the others with a pointer to them."""
@@ -404,11 +435,15 @@ def catalog_line_results(items: Sequence[SyncItem], exc: ValidationError) -> lis
 
 ENDPOINT_NAMES = ("receipts", "contacts_create", "contacts_update", "contacts_bulk_create", "contacts_bulk_update",
                   "point_transactions", "triggers", "carts", "stock_levels", "elevate_catalog",
-                  "elevate_catalog_updates")
+                  "elevate_catalog_updates", "ct_customer_fields")
 
 
-def build_endpoint(name: str, *, engage: Any = None, elevate: Any = None, **options: Any):
+def build_endpoint(name: str, *, engage: Any = None, elevate: Any = None, commercetools: Any = None, **options: Any):
     """The adapter for ``name`` on the given clients (``options`` go to the adapter, e.g. ``source``)."""
+    if name == "ct_customer_fields":
+        if commercetools is None:
+            raise ValueError(f"{name} needs a Commercetools client")
+        return CustomerFieldsEndpoint(commercetools, **options)
     if name in ("elevate_catalog", "elevate_catalog_updates"):
         if elevate is None:
             raise ValueError(f"{name} needs an Elevate client")

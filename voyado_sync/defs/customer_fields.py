@@ -1,0 +1,122 @@
+"""Voyado → Commercetools write-back: consent, preferences, suppression and loyalty tier of the day's
+changed Voyado contacts as custom fields on their Commercetools customers (pure mapping in
+`voyado_sync.mapping.customer_fields`; writes through the sync engine: ledger, dead letters, replay by
+re-materializing). Voyado is the system of record for these fields; nothing flows back from them."""
+
+import json
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from voyado_sync.clients.commercetools import CommercetoolsClient
+from voyado_sync.clients.http import NotFoundError
+from voyado_sync.defs.receipts import mapping_config, unmapped_reason
+from voyado_sync.mapping.config import WritebackRule
+from voyado_sync.mapping.customer_fields import customer_targets, missing_definitions, type_draft
+from voyado_sync.partitions import daily_partitions
+from voyado_sync.resources.commercetools import CommercetoolsResource
+from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
+from voyado_sync.storage import PartitionStore
+from voyado_sync.sync.dagster_push import PushConfig, run_push
+from voyado_sync.sync.models import SyncItem
+
+ASSET_KEY = dg.AssetKey(["commercetools", "customer_fields_writeback"])
+DATASET = "commercetools/customer_fields_writeback"
+ENDPOINT = "ct_customer_fields"
+
+
+def _contacts(store: PartitionStore, key: str) -> list[dict[str, Any]]:
+    frame = store.read("voyado/contacts", [key], columns=["raw"])
+    docs = [json.loads(raw) for raw in frame["raw"]] if "raw" in frame else []
+    return list({d.get("id"): d for d in docs if isinstance(d, dict)}.values())
+
+
+def _contact_map(store: PartitionStore, key: str) -> dict[str, str]:
+    frame = store.read("identity/contact_map", [key])
+    if frame.empty or "voyado_contact_id" not in frame or "ct_customer_id" not in frame:
+        return {}
+    pairs = frame[["voyado_contact_id", "ct_customer_id"]].dropna()
+    return dict(zip(pairs["voyado_contact_id"], pairs["ct_customer_id"]))
+
+
+def prepare_types(client: CommercetoolsClient, rule: WritebackRule) -> tuple[list[str], dict[str, str]]:
+    """Make sure customers can hold the voyado fields: our type exists with every field, and (``extend``)
+    every other customer type gets the missing definitions. Returns the usable type ids and, per type
+    that cannot take them, why."""
+    try:
+        ours = client.get_by_key("types", rule.type_key)
+    except NotFoundError:
+        ours = client.create_type(type_draft(rule))
+    usable, refused = [], {}
+    for t in client.iter_documents("types"):
+        if "customer" not in (t.get("resourceTypeIds") or []):
+            continue
+        if t["id"] != ours["id"] and rule.other_type == "refuse":
+            refused[t.get("key") or t["id"]] = "writeback.other_type is refuse"
+            continue
+        missing, clashes = missing_definitions(t)
+        if clashes:
+            refused[t.get("key") or t["id"]] = f"defines {', '.join(clashes)} with another field type"
+            continue
+        if missing:
+            client.update_type(t["id"], t["version"], [{"action": "addFieldDefinition", "fieldDefinition": d}
+                                                      for d in missing])
+        usable.append(t["id"])
+    return usable, refused
+
+
+def writeback_frame(contacts: list[dict[str, Any]], contact_map: dict[str, str], rule: WritebackRule) -> pd.DataFrame:
+    rows = customer_targets(contacts, contact_map, rule)
+    frame = pd.DataFrame(rows, columns=["key", "contact_id", "status", "reason", "payload"])
+    frame["payload"] = [json.dumps(p, sort_keys=True) if p is not None else None for p in frame["payload"]]
+    return frame
+
+
+def writeback_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
+    items = []
+    for row in frame.itertuples(index=False):
+        if row.status == "update":
+            items.append(SyncItem(row.key, ENDPOINT, json.loads(row.payload), partition_key, DATASET))
+        elif row.status == "rejected":
+            items.append(SyncItem(row.key, ENDPOINT, {"unmapped": "contact", "sourceId": row.contact_id,
+                                                      "reason": row.reason}, partition_key, DATASET))
+    return items
+
+
+@dg.asset(
+    key=ASSET_KEY, group_name="voyado", kinds={"commercetools"}, partitions_def=daily_partitions,
+    pool="commercetools_api",
+    deps=[dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"])],
+    description="Consent, preferences, marketing suppression and loyalty tier of the day's changed Voyado "
+                "contacts, written to their Commercetools customers as voyado* custom fields (only what "
+                "changed; never replacing a customer's existing custom type).",
+)
+def customer_fields_writeback(context: dg.AssetExecutionContext, config: PushConfig,
+                              commercetools: CommercetoolsResource, state_db: StateDatabase,
+                              partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+    store = partition_store.store()
+    key = context.partition_key
+    rule = mapping_config().rules.writeback
+    frame = writeback_frame(_contacts(store, key), _contact_map(store, key), rule)
+    store.write_frame(DATASET, key, frame)
+    if config.dry_run:
+        usable, refused = [], {}
+    else:
+        usable, refused = prepare_types(commercetools.client(), rule)
+    for type_key, why in refused.items():
+        context.log.warning(f"customer type {type_key} cannot hold the voyado fields: {why}")
+    pushed = run_push(context, writeback_items(frame, key), ENDPOINT, commercetools=commercetools,
+                      state_db=state_db, dry_run=config.dry_run, local_validate=unmapped_reason,
+                      endpoint_options={"rule": rule, "usable_type_ids": usable})
+    counts = frame["status"].value_counts()
+    suppressed = sum(1 for p in frame["payload"].dropna() if json.loads(p)["fields"]["voyadoMarketingSuppressed"])
+    return dg.MaterializeResult(metadata={
+        **(pushed.metadata or {}),
+        "contacts": dg.MetadataValue.int(len(frame)),
+        "customers_targeted": dg.MetadataValue.int(int(counts.get("update", 0))),
+        "no_customer": dg.MetadataValue.int(int(counts.get("skipped", 0))),
+        "refused_contacts": dg.MetadataValue.int(int(counts.get("rejected", 0))),
+        "suppressed": dg.MetadataValue.int(suppressed),
+        "types_refused": dg.MetadataValue.json(refused),
+    })

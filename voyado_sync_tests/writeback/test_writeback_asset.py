@@ -1,0 +1,150 @@
+"""The write-back asset end to end: the day's Voyado contacts in the partition store →
+commercetools/customer_fields_writeback → customers in the Commercetools sandbox over real HTTP, with
+the ledger and dead letters in real PostgreSQL. Legacy custom fields survive (their type is extended,
+never replaced), a rerun writes nothing, a withdrawn consent suppresses the customer the next day, a
+deleted customer is a dead letter, and "refuse" leaves customers with a foreign type alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from voyado_sync.defs.customer_fields import ENDPOINT, customer_fields_writeback
+from voyado_sync.resources.commercetools import CommercetoolsResource
+from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
+from voyado_sync.sandbox.commercetools import CommercetoolsSandbox
+from voyado_sync.sandbox.http import SandboxServer
+from voyado_sync.state.db import get_engine
+from voyado_sync.storage import PartitionStore
+from voyado_sync.sync import dead_letters as dlq
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+PROJECT = "voyado-sandbox"
+DAY, NEXT_DAY = "2026-11-20", "2026-11-21"
+
+
+def _docs(name: str) -> list[dict]:
+    return [json.loads(x) for x in (DATA / "sample" / f"{name}.ndjson").read_text().splitlines() if x.strip()]
+
+
+@pytest.fixture
+def ct():
+    app = CommercetoolsSandbox(project_key=PROJECT)
+    app.put("types", _docs("types"))
+    app.put("customers", _docs("customers"))
+    server = SandboxServer(app).start()
+    try:
+        yield app, server.url
+    finally:
+        server.stop()
+
+
+def _setup(tmp_path, pg_url, url):
+    store = PartitionStore(tmp_path / "parquet")
+    resources = {"commercetools": CommercetoolsResource(api_url=url, auth_url=url, project_key=PROJECT,
+                                                        client_id="sandbox-client", client_secret="sandbox-secret"),
+                 "state_db": StateDatabase(url=pg_url),
+                 "partition_store": PartitionStoreResource(base_dir=str(tmp_path / "parquet"))}
+    return store, resources
+
+
+def _stage(store: PartitionStore, day: str, contacts: list[dict]) -> None:
+    store.write_frame("voyado/contacts", day, pd.DataFrame({"id": [c["id"] for c in contacts],
+                                                            "raw": [json.dumps(c) for c in contacts]}))
+
+
+def _run(day, resources, instance):
+    result = dg.materialize([customer_fields_writeback], partition_key=day, resources=resources, instance=instance,
+                            raise_on_error=False)
+    assert result.success
+    return result.asset_materializations_for_node("commercetools__customer_fields_writeback")[0].metadata
+
+
+def _customer(app, cid):
+    return app.collections["customers"].get(cid).obj()
+
+
+def test_writeback_follows_voyado_and_keeps_legacy_fields(tmp_path, pg_url, ct, sync_home):
+    app, url = ct
+    store, resources = _setup(tmp_path, pg_url, url)
+    contacts = _docs("voyado_contacts")
+    _stage(store, DAY, contacts)
+    customers = {c["id"]: c for c in _docs("customers")}
+    targeted = [c for c in contacts if c["attributes"].get("externalId") in customers]
+    legacy = {c["id"] for c in customers.values() if c.get("custom")}
+    assert targeted and legacy & {c["attributes"]["externalId"] for c in targeted}
+
+    with dg.instance_for_test() as instance:
+        md = _run(DAY, resources, instance)
+        assert md["outcome/sent"].value == len(targeted) and md["customers_targeted"].value == len(targeted)
+        assert md["no_customer"].value == len(contacts) - len(targeted) and md["types_refused"].value == {}
+        ours = app.collections["types"].get_by_key("voyado-sync-customer").obj()
+        for c in targeted:
+            cust = _customer(app, c["attributes"]["externalId"])
+            fields = cust["custom"]["fields"]
+            assert fields["voyadoContactId"] == c["id"]
+            granted = sorted(x["id"] for x in c.get("consents") or [] if x["value"] is True)
+            assert sorted(fields.get("voyadoConsents", [])) == granted
+            assert fields["voyadoMarketingSuppressed"] is ("newsletter" not in granted)
+            assert fields.get("voyadoLoyaltyTier") == c["loyalty"]["tier"]
+            before = customers[cust["id"]]
+            if cust["id"] in legacy:   # the merchant's type and fields are kept; the type gained ours
+                assert cust["custom"]["type"] == before["custom"]["type"]
+                assert all(fields[k] == v for k, v in before["custom"]["fields"].items())
+            else:
+                assert cust["custom"]["type"]["id"] == ours["id"]
+        legacy_type = app.collections["types"].get(next(iter(
+            {customers[i]["custom"]["type"]["id"] for i in legacy}))).obj()
+        assert {"voyadoContactId", "voyadoMarketingSuppressed"} <= {d["name"] for d in legacy_type["fieldDefinitions"]}
+
+        # A rerun changes nothing in Commercetools.
+        versions = {cid: _customer(app, cid)["version"] for cid in customers}
+        again = _run(DAY, resources, instance)
+        assert again["outcome/unchanged_skipped"].value == len(targeted)
+        assert {cid: _customer(app, cid)["version"] for cid in customers} == versions
+
+        # The next day one contact withdraws the newsletter consent; another's customer was deleted.
+        quitter = next(c for c in targeted if any(x["id"] == "newsletter" and x["value"] for x in c["consents"]))
+        quitter = json.loads(json.dumps(quitter))
+        for x in quitter["consents"]:
+            if x["id"] == "newsletter":
+                x["value"] = False
+        gone = next(c for c in targeted if c["id"] != quitter["id"])
+        gone = dict(gone, preferences={**gone["preferences"], "acceptsSms": not gone["preferences"]["acceptsSms"]})
+        app.collections["customers"].remove(gone["attributes"]["externalId"])
+        _stage(store, NEXT_DAY, [quitter, gone])
+        md2 = _run(NEXT_DAY, resources, instance)
+        assert md2["outcome/sent"].value == 1 and md2["outcome/rejected"].value == 1
+        fields = _customer(app, quitter["attributes"]["externalId"])["custom"]["fields"]
+        assert fields["voyadoMarketingSuppressed"] is True and "newsletter" not in fields.get("voyadoConsents", [])
+        (dead,) = dlq.list_dead_letters(get_engine(pg_url), endpoint=ENDPOINT)
+        assert dead.key == gone["attributes"]["externalId"] and dead.status_code == 404
+
+
+def test_refuse_leaves_customers_with_a_foreign_type_alone(tmp_path, pg_url, ct, sync_home, monkeypatch):
+    app, url = ct
+    config = tmp_path / "config"
+    shutil.copytree(DATA, config, ignore=shutil.ignore_patterns("sample"))
+    text = (config / "mapping.yaml").read_text().replace("other_type: extend", "other_type: refuse")
+    (config / "mapping.yaml").write_text(text)
+    monkeypatch.setenv("VOYADO_SYNC_CONFIG_DIR", str(config))
+    store, resources = _setup(tmp_path, pg_url, url)
+    customers = {c["id"]: c for c in _docs("customers")}
+    contacts = [c for c in _docs("voyado_contacts") if c["attributes"].get("externalId") in customers]
+    _stage(store, DAY, contacts)
+    legacy = [c for c in contacts if customers[c["attributes"]["externalId"]].get("custom")]
+    with dg.instance_for_test() as instance:
+        md = _run(DAY, resources, instance)
+    assert md["outcome/rejected"].value == len(legacy) and md["outcome/sent"].value == len(contacts) - len(legacy)
+    assert list(md["types_refused"].value.values()) == ["writeback.other_type is refuse"]
+    for c in legacy:
+        assert _customer(app, c["attributes"]["externalId"]) == {**customers[c["attributes"]["externalId"]],
+                                                                 **{k: _customer(app, c["attributes"]["externalId"])[k]
+                                                                    for k in ("version", "lastModifiedAt")}}
+    reasons = {d.reason for d in dlq.list_dead_letters(get_engine(pg_url), endpoint=ENDPOINT)}
+    assert reasons == {"custom_type_unusable"}
