@@ -106,6 +106,7 @@ def _sync_summary(facts: RunFacts, partition_key: str) -> dict[str, Any]:
     catalog = md.get("voyado/catalog_sync", {})
     campaigns = md.get("voyado/campaign_sync", {})
     writeback = md.get("commercetools/customer_fields_writeback", {})
+    points = md.get("voyado/point_transactions_sync", {})
     return {
         "receipts_sent": int(receipts.get("outcome/sent", 0)) + int(receipts.get("outcome/retried", 0)),
         "receipts_held": int(receipts.get("receipts_held", 0)),
@@ -115,6 +116,7 @@ def _sync_summary(facts: RunFacts, partition_key: str) -> dict[str, Any]:
         "identity": identity,
         "catalog_lines_sent": int(catalog.get("outcome/sent", 0)) + int(catalog.get("outcome/retried", 0)),
         "campaign_items_sent": int(campaigns.get("outcome/sent", 0)) + int(campaigns.get("outcome/retried", 0)),
+        "point_transactions_sent": int(points.get("outcome/sent", 0)) + int(points.get("outcome/retried", 0)),
         "customers_written_back": int(writeback.get("outcome/sent", 0)) + int(writeback.get("outcome/retried", 0)),
         "dead_letters": count_open(get_engine(get_settings().state_db_url), partition=partition_key),
         "reconciled": bool(checks.get("reconciled_with_commercetools", False)),

@@ -28,7 +28,8 @@ PAYLOAD_DATASET = "voyado/campaign_payload"
 ENDPOINTS = ("triggers", "carts", "stock_levels")
 
 
-def _day_docs(store: PartitionStore, dataset: str, key: str) -> list[dict[str, Any]]:
+def day_documents(store: PartitionStore, dataset: str, key: str) -> list[dict[str, Any]]:
+    """The latest version of each document of one partition."""
     frame = store.read(dataset, [key], columns=["raw"])
     latest: dict[Any, dict[str, Any]] = {}
     for raw in frame["raw"] if "raw" in frame else ():
@@ -68,7 +69,7 @@ def campaign_day(store: PartitionStore, key: str) -> CampaignDay:
     contacts: dict[str, dict[str, Any]] = {}
     previous_tiers: dict[str, str] = {}
     for part in store.partitions("voyado/contacts"):
-        for doc in _day_docs(store, "voyado/contacts", part):
+        for doc in day_documents(store, "voyado/contacts", part):
             cid = doc.get("id")
             contacts[cid] = doc
             tier = tier_of(doc, writeback)
@@ -82,10 +83,10 @@ def campaign_day(store: PartitionStore, key: str) -> CampaignDay:
         contact_of.update(zip(pairs["ct_customer_id"], pairs["voyado_contact_id"]))
     buyers, history_start = _earlier_buyers(store, key)
     return CampaignDay(
-        orders=_day_docs(store, "commercetools/orders", key), earlier_buyers=buyers, history_start=history_start,
-        customers_created=_created(store), carts=_day_docs(store, "commercetools/carts", key),
-        inventory=_day_docs(store, "commercetools/inventory", key),
-        contacts_today=_day_docs(store, "voyado/contacts", key), previous_tiers=previous_tiers, contacts=contacts,
+        orders=day_documents(store, "commercetools/orders", key), earlier_buyers=buyers, history_start=history_start,
+        customers_created=_created(store), carts=day_documents(store, "commercetools/carts", key),
+        inventory=day_documents(store, "commercetools/inventory", key),
+        contacts_today=day_documents(store, "voyado/contacts", key), previous_tiers=previous_tiers, contacts=contacts,
         contact_of_customer=contact_of,
         channel_ids={c["key"]: c["id"] for c in latest_documents(store, "commercetools/channels") if c.get("key")})
 

@@ -4,19 +4,21 @@ changed Voyado contacts as custom fields on their Commercetools customers (pure 
 re-materializing). Voyado is the system of record for these fields; nothing flows back from them."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from voyado_sync.clients.commercetools import CommercetoolsClient
-from voyado_sync.clients.http import NotFoundError
+from voyado_sync.clients.http import ApiError, NotFoundError
 from voyado_sync.defs.receipts import mapping_config, unmapped_reason
 from voyado_sync.mapping.config import WritebackRule
 from voyado_sync.mapping.customer_fields import customer_targets, missing_definitions, type_draft
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.commercetools import CommercetoolsResource
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
+from voyado_sync.resources.voyado import EngageResource
 from voyado_sync.storage import PartitionStore
 from voyado_sync.sync.dagster_push import PushConfig, run_push
 from voyado_sync.sync.models import SyncItem
@@ -26,10 +28,41 @@ DATASET = "commercetools/customer_fields_writeback"
 ENDPOINT = "ct_customer_fields"
 
 
+def _docs(store: PartitionStore, keys: list[str]) -> dict[str, dict[str, Any]]:
+    frame = store.read("voyado/contacts", keys, columns=["raw"])
+    docs = (json.loads(raw) for raw in frame["raw"]) if "raw" in frame else ()
+    return {d.get("id"): d for d in docs if isinstance(d, dict)}   # partitions in order: the latest wins
+
+
 def _contacts(store: PartitionStore, key: str) -> list[dict[str, Any]]:
-    frame = store.read("voyado/contacts", [key], columns=["raw"])
-    docs = [json.loads(raw) for raw in frame["raw"]] if "raw" in frame else []
-    return list({d.get("id"): d for d in docs if isinstance(d, dict)}.values())
+    """The day's changed contacts, plus those whose points moved today (their balance changed even if
+    the contact did not), from the latest partition that holds them."""
+    today = _docs(store, [key])
+    booked = store.read("voyado/point_transactions_payload", [key])
+    moved = set()
+    if not booked.empty:
+        moved = {json.loads(p)["contactId"] for p in booked.loc[booked["status"] == "send", "payload"]} - set(today)
+    if moved:
+        known = _docs(store, [k for k in store.partitions("voyado/contacts") if k <= key])
+        today.update({cid: known[cid] for cid in moved if cid in known})
+    return list(today.values())
+
+
+def _balances(engage: EngageResource, contact_ids: list[str], definition_id: int) -> tuple[dict[str, int], int]:
+    """Point balance per contact (Voyado point accounts); the number that could not be read."""
+    client = engage.client()
+
+    def one(cid: str) -> tuple[str, int | None]:
+        try:
+            accounts = client.point_accounts(cid)
+        except ApiError:
+            return cid, None
+        balance = next((a.get("balance") for a in accounts if a.get("definitionId") == definition_id), 0)
+        return cid, int(balance) if isinstance(balance, (int, float)) and not isinstance(balance, bool) else None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(engage.max_concurrency, len(contact_ids) or 1))) as pool:
+        read = dict(pool.map(one, contact_ids))
+    return {c: b for c, b in read.items() if b is not None}, sum(1 for b in read.values() if b is None)
 
 
 def _contact_map(store: PartitionStore, key: str) -> dict[str, str]:
@@ -66,8 +99,9 @@ def prepare_types(client: CommercetoolsClient, rule: WritebackRule) -> tuple[lis
     return usable, refused
 
 
-def writeback_frame(contacts: list[dict[str, Any]], contact_map: dict[str, str], rule: WritebackRule) -> pd.DataFrame:
-    rows = customer_targets(contacts, contact_map, rule)
+def writeback_frame(contacts: list[dict[str, Any]], contact_map: dict[str, str], rule: WritebackRule,
+                    balances: dict[str, int] | None = None) -> pd.DataFrame:
+    rows = customer_targets(contacts, contact_map, rule, balances)
     frame = pd.DataFrame(rows, columns=["key", "contact_id", "status", "reason", "payload"])
     frame["payload"] = [json.dumps(p, sort_keys=True) if p is not None else None for p in frame["payload"]]
     return frame
@@ -87,18 +121,24 @@ def writeback_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
 @dg.asset(
     key=ASSET_KEY, group_name="voyado", kinds={"commercetools"}, partitions_def=daily_partitions,
     pool="commercetools_api",
-    deps=[dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"])],
-    description="Consent, preferences, marketing suppression and loyalty tier of the day's changed Voyado "
-                "contacts, written to their Commercetools customers as voyado* custom fields (only what "
-                "changed; never replacing a customer's existing custom type).",
+    deps=[dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"]),
+          dg.AssetKey(["voyado", "point_transactions_sync"])],
+    description="Consent, preferences, marketing suppression, loyalty tier and point balance of the day's "
+                "changed Voyado contacts (and of those whose points moved), written to their Commercetools "
+                "customers as voyado* custom fields (only what changed; never replacing a customer's "
+                "existing custom type).",
 )
 def customer_fields_writeback(context: dg.AssetExecutionContext, config: PushConfig,
-                              commercetools: CommercetoolsResource, state_db: StateDatabase,
-                              partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+                              commercetools: CommercetoolsResource, engage: EngageResource,
+                              state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
     store = partition_store.store()
     key = context.partition_key
-    rule = mapping_config().rules.writeback
-    frame = writeback_frame(_contacts(store, key), _contact_map(store, key), rule)
+    rules = mapping_config().rules
+    rule = rules.writeback
+    contacts = _contacts(store, key)
+    balances, unread = _balances(engage, sorted(str(c["id"]) for c in contacts if c.get("id")),
+                                 rules.loyalty.definition_id)
+    frame = writeback_frame(contacts, _contact_map(store, key), rule, balances)
     store.write_frame(DATASET, key, frame)
     if config.dry_run:
         usable, refused = [], {}
@@ -118,5 +158,6 @@ def customer_fields_writeback(context: dg.AssetExecutionContext, config: PushCon
         "no_customer": dg.MetadataValue.int(int(counts.get("skipped", 0))),
         "refused_contacts": dg.MetadataValue.int(int(counts.get("rejected", 0))),
         "suppressed": dg.MetadataValue.int(suppressed),
+        "balances_unread": dg.MetadataValue.int(unread),
         "types_refused": dg.MetadataValue.json(refused),
     })

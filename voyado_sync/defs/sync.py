@@ -31,7 +31,7 @@ class SyncLogConfig(dg.Config):
     partitions_def=daily_partitions,
     deps=[dg.AssetKey(["voyado", "contacts_sync"]), dg.AssetKey(["voyado", "receipts_sync"]),
           dg.AssetKey(["voyado", "catalog_sync"]), dg.AssetKey(["commercetools", "customer_fields_writeback"]),
-          dg.AssetKey(["voyado", "campaign_sync"])],
+          dg.AssetKey(["voyado", "campaign_sync"]), dg.AssetKey(["voyado", "point_transactions_sync"])],
     description="What every push to Voyado did for this partition, read from the sync ledger: counts by "
                 "outcome (latest verdict per item, so a replayed dead letter counts as delivered), "
                 "failure rate, p50/p95 request latency and open dead letters.",

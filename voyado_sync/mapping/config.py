@@ -9,7 +9,7 @@
   interface; methods match case-insensitively with ``-``/space folded to ``_``.
 - ``mapping.yaml``: sale/return rules, shipping line, contact match and guest policy, locale fallback,
   Elevate catalog markets, Voyado → Commercetools customer fields, campaign
-  triggers (commented in the file itself).
+  triggers, loyalty system of record (commented in the file itself).
 
 A bad table is a `ConfigError` naming the file and row, raised once at load time.
 """
@@ -151,6 +151,14 @@ class CampaignRule(_Strict):
     stock_channel: str | None = None
 
 
+class LoyaltyRule(_Strict):
+    system_of_record: Literal["voyado", "commercetools"] = "voyado"
+    definition_id: int = 1
+    source: str = "e-com"
+    burn_field: str | None = "loyaltyPointsRedeemed"
+    earn_field: str | None = "loyaltyPointsEarned"
+
+
 class Rules(_Strict):
     receipts: ReceiptIds = ReceiptIds()
     sale: SaleRule = SaleRule()
@@ -165,6 +173,7 @@ class Rules(_Strict):
     catalog: CatalogRule = CatalogRule()
     writeback: WritebackRule = WritebackRule()
     campaigns: CampaignRule = CampaignRule()
+    loyalty: LoyaltyRule = LoyaltyRule()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Voyado contacts → Commercetools customer custom fields: consent, preferences, suppression and loyalty
 where the checkout and the shop's own targeting can read them (product brief items 4 and 5).
 
-Voyado owns these facts; Commercetools gets a read-only copy in fields prefixed ``voyado`` (`FIELDS`).
+Voyado owns these facts; Commercetools gets a read-only copy in fields prefixed ``voyado`` (`FIELDS`),
+among them the point balance checkout shows (loyalty's system of record keeps the balance in Voyado).
 The customer is the contact's ``externalId`` (contacts are created with externalId = Commercetools
 customer id), else the one identity resolution maps the contact to. Suppression is compliant by
 default: a contact is ``voyadoMarketingSuppressed`` unless the configured marketing consent is
@@ -33,6 +34,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "voyadoMarketingSuppressed": {"name": "Boolean"},
     "voyadoLoyaltyTier": {"name": "String"},
     "voyadoModifiedOn": {"name": "DateTime"},
+    "voyadoPointBalance": {"name": "Number"},
 }
 
 
@@ -91,8 +93,9 @@ def tier_of(contact: Mapping[str, Any], rule: WritebackRule) -> str | None:
     return _text(_path(contact, rule.tier_path)) if rule.tier_path else None
 
 
-def desired_fields(contact: Mapping[str, Any], rule: WritebackRule) -> dict[str, Any]:
-    """Field name → value (None: the field is removed) for one Voyado contact document."""
+def desired_fields(contact: Mapping[str, Any], rule: WritebackRule, balance: int | None = None) -> dict[str, Any]:
+    """Field name → value (None: the field is removed) for one Voyado contact document. The point
+    balance is read apart (point accounts); when it could not be read it is left out, not removed."""
     attrs = contact.get("attributes") if isinstance(contact.get("attributes"), Mapping) else contact
     prefs = contact.get("preferences") if isinstance(contact.get("preferences"), Mapping) else {}
     meta = contact.get("meta") if isinstance(contact.get("meta"), Mapping) else {}
@@ -109,11 +112,12 @@ def desired_fields(contact: Mapping[str, Any], rule: WritebackRule) -> dict[str,
         "voyadoMarketingSuppressed": not marketing_allowed(contact, rule),
         "voyadoLoyaltyTier": tier_of(contact, rule),
         "voyadoModifiedOn": _instant(meta.get("modifiedOn") or meta.get("createdOn")),
+        **({"voyadoPointBalance": balance} if balance is not None else {}),
     }
 
 
 def customer_targets(contacts: Iterable[Mapping[str, Any]], contact_map: Mapping[str, str],
-                     rule: WritebackRule) -> list[dict[str, Any]]:
+                     rule: WritebackRule, balances: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """One row per contact: the customer it writes to (``key``), ``status`` ``update`` / ``skipped`` /
     ``rejected`` with the reason, and the payload ``{"customerId", "fields"}``. Two contacts that claim
     one customer are both rejected: which one is right is for identity resolution to settle."""
@@ -129,7 +133,7 @@ def customer_targets(contacts: Iterable[Mapping[str, Any]], contact_map: Mapping
         elif not customer:
             row.update(status="skipped", reason="no Commercetools customer")
         else:
-            row["payload"] = {"customerId": customer, "fields": desired_fields(c, rule)}
+            row["payload"] = {"customerId": customer, "fields": desired_fields(c, rule, (balances or {}).get(cid))}
             claims.setdefault(customer, []).append(cid)
         rows.append(row)
     for row in rows:

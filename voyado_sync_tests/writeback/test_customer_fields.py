@@ -22,8 +22,9 @@ def contact(cid="c1", external="cust-1", consents=(("newsletter", True),), **ext
 
 
 def test_desired_fields_say_what_voyado_knows():
-    f = desired_fields(contact(consents=(("newsletter", True), ("profiling", False), ("sms", True))), RULE)
-    assert set(f) == set(FIELDS)
+    f = desired_fields(contact(consents=(("newsletter", True), ("profiling", False), ("sms", True))), RULE, 1200)
+    assert set(f) == set(FIELDS) and f["voyadoPointBalance"] == 1200
+    assert "voyadoPointBalance" not in desired_fields(contact(), RULE)   # unread: left as it is, not removed
     assert f["voyadoContactId"] == "c1" and f["voyadoMemberNumber"] == "M1" and f["voyadoContactType"] == "Member"
     assert (f["voyadoAcceptsEmail"], f["voyadoAcceptsSms"], f["voyadoAcceptsPostal"]) == (True, False, None)
     assert f["voyadoConsents"] == ["newsletter", "sms"] and f["voyadoMarketingSuppressed"] is False

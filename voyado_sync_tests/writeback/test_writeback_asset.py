@@ -17,7 +17,9 @@ import pytest
 from voyado_sync.defs.customer_fields import ENDPOINT, customer_fields_writeback
 from voyado_sync.resources.commercetools import CommercetoolsResource
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
+from voyado_sync.resources.voyado import EngageResource
 from voyado_sync.sandbox.commercetools import CommercetoolsSandbox
+from voyado_sync.sandbox.engage import EngageSandbox
 from voyado_sync.sandbox.http import SandboxServer
 from voyado_sync.state.db import get_engine
 from voyado_sync.storage import PartitionStore
@@ -26,10 +28,22 @@ from voyado_sync.sync import dead_letters as dlq
 DATA = Path(__file__).resolve().parents[2] / "data"
 PROJECT = "voyado-sandbox"
 DAY, NEXT_DAY = "2026-11-20", "2026-11-21"
+API_KEY = "engage-test-key"
 
 
 def _docs(name: str) -> list[dict]:
     return [json.loads(x) for x in (DATA / "sample" / f"{name}.ndjson").read_text().splitlines() if x.strip()]
+
+
+@pytest.fixture
+def engage():
+    app = EngageSandbox(api_keys={API_KEY: None}, seed=0)
+    app.seed_contacts(_docs("voyado_contacts"))
+    server = SandboxServer(app).start()
+    try:
+        yield app, server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -44,10 +58,11 @@ def ct():
         server.stop()
 
 
-def _setup(tmp_path, pg_url, url):
+def _setup(tmp_path, pg_url, url, engage_url):
     store = PartitionStore(tmp_path / "parquet")
     resources = {"commercetools": CommercetoolsResource(api_url=url, auth_url=url, project_key=PROJECT,
                                                         client_id="sandbox-client", client_secret="sandbox-secret"),
+                 "engage": EngageResource(base_url=engage_url, api_key=API_KEY),
                  "state_db": StateDatabase(url=pg_url),
                  "partition_store": PartitionStoreResource(base_dir=str(tmp_path / "parquet"))}
     return store, resources
@@ -69,9 +84,9 @@ def _customer(app, cid):
     return app.collections["customers"].get(cid).obj()
 
 
-def test_writeback_follows_voyado_and_keeps_legacy_fields(tmp_path, pg_url, ct, sync_home):
+def test_writeback_follows_voyado_and_keeps_legacy_fields(tmp_path, pg_url, ct, engage, sync_home):
     app, url = ct
-    store, resources = _setup(tmp_path, pg_url, url)
+    store, resources = _setup(tmp_path, pg_url, url, engage[1])
     contacts = _docs("voyado_contacts")
     _stage(store, DAY, contacts)
     customers = {c["id"]: c for c in _docs("customers")}
@@ -92,6 +107,7 @@ def test_writeback_follows_voyado_and_keeps_legacy_fields(tmp_path, pg_url, ct, 
             assert sorted(fields.get("voyadoConsents", [])) == granted
             assert fields["voyadoMarketingSuppressed"] is ("newsletter" not in granted)
             assert fields.get("voyadoLoyaltyTier") == c["loyalty"]["tier"]
+            assert fields["voyadoPointBalance"] == c["loyalty"]["points"]   # read from Voyado's point accounts
             before = customers[cust["id"]]
             if cust["id"] in legacy:   # the merchant's type and fields are kept; the type gained ours
                 assert cust["custom"]["type"] == before["custom"]["type"]
@@ -126,14 +142,14 @@ def test_writeback_follows_voyado_and_keeps_legacy_fields(tmp_path, pg_url, ct, 
         assert dead.key == gone["attributes"]["externalId"] and dead.status_code == 404
 
 
-def test_refuse_leaves_customers_with_a_foreign_type_alone(tmp_path, pg_url, ct, sync_home, monkeypatch):
+def test_refuse_leaves_customers_with_a_foreign_type_alone(tmp_path, pg_url, ct, engage, sync_home, monkeypatch):
     app, url = ct
     config = tmp_path / "config"
     shutil.copytree(DATA, config, ignore=shutil.ignore_patterns("sample"))
     text = (config / "mapping.yaml").read_text().replace("other_type: extend", "other_type: refuse")
     (config / "mapping.yaml").write_text(text)
     monkeypatch.setenv("VOYADO_SYNC_CONFIG_DIR", str(config))
-    store, resources = _setup(tmp_path, pg_url, url)
+    store, resources = _setup(tmp_path, pg_url, url, engage[1])
     customers = {c["id"]: c for c in _docs("customers")}
     contacts = [c for c in _docs("voyado_contacts") if c["attributes"].get("externalId") in customers]
     _stage(store, DAY, contacts)
@@ -148,3 +164,41 @@ def test_refuse_leaves_customers_with_a_foreign_type_alone(tmp_path, pg_url, ct,
                                                                     for k in ("version", "lastModifiedAt")}}
     reasons = {d.reason for d in dlq.list_dead_letters(get_engine(pg_url), endpoint=ENDPOINT)}
     assert reasons == {"custom_type_unusable"}
+
+
+def test_points_redeemed_at_checkout_reach_voyado_and_the_balance_comes_back(tmp_path, pg_url, ct, engage,
+                                                                             sync_home):
+    from voyado_sync.defs.loyalty import point_transactions_payload, point_transactions_sync
+
+    app, url = ct
+    engage_app, engage_url = engage
+    store, resources = _setup(tmp_path, pg_url, url, engage_url)
+    customers = {c["id"]: c for c in _docs("customers")}
+    member = next(c for c in _docs("voyado_contacts") if c["attributes"].get("externalId") in customers
+                  and c["loyalty"]["points"] >= 200)
+    customer = member["attributes"]["externalId"]
+    _stage(store, DAY, [member])   # the contact itself does not change on NEXT_DAY
+    order = {"id": "order-burn", "version": 2, "orderNumber": "B-1", "customerId": customer, "orderState": "Open",
+             "paymentState": "Paid", "createdAt": f"{NEXT_DAY}T10:00:00.000Z",
+             "custom": {"type": {"typeId": "type", "id": "t"}, "fields": {"loyaltyPointsRedeemed": 200}}}
+    store.write_frame("commercetools/orders", NEXT_DAY, pd.DataFrame({"id": [order["id"]], "raw": [json.dumps(order)]}))
+    store.write_frame("identity/contact_map", NEXT_DAY,
+                      pd.DataFrame({"ct_customer_id": [customer], "voyado_contact_id": [member["id"]]}))
+    with dg.instance_for_test() as instance:
+        _run(DAY, resources, instance)
+        assert _customer(app, customer)["custom"]["fields"]["voyadoPointBalance"] == member["loyalty"]["points"]
+        result = dg.materialize([point_transactions_payload, point_transactions_sync, customer_fields_writeback],
+                                partition_key=NEXT_DAY, resources=resources, instance=instance, raise_on_error=False)
+        assert result.success
+        sync = result.asset_materializations_for_node("voyado__point_transactions_sync")[0].metadata
+        assert sync["outcome/sent"].value == 1
+        (tx,) = [t for t in engage_app.loyalty.transactions if t.get("contactId") == member["id"]]
+        assert tx["amount"] == -200
+        # The write-back picks the contact up because its points moved, and shows the new balance.
+        assert _customer(app, customer)["custom"]["fields"]["voyadoPointBalance"] == member["loyalty"]["points"] - 200
+        # A rerun books nothing twice.
+        again = dg.materialize([point_transactions_payload, point_transactions_sync], partition_key=NEXT_DAY,
+                               resources=resources, instance=instance, raise_on_error=False)
+        md = again.asset_materializations_for_node("voyado__point_transactions_sync")[0].metadata
+        assert md["outcome/unchanged_skipped"].value == 1
+        assert len([t for t in engage_app.loyalty.transactions if t.get("contactId") == member["id"]]) == 1
