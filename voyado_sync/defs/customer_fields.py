@@ -73,17 +73,28 @@ def _contact_map(store: PartitionStore, key: str) -> dict[str, str]:
     return dict(zip(pairs["voyado_contact_id"], pairs["ct_customer_id"]))
 
 
-def prepare_types(client: CommercetoolsClient, rule: WritebackRule) -> tuple[list[str], dict[str, str]]:
-    """Make sure customers can hold the voyado fields: our type exists with every field, and (``extend``)
-    every other customer type gets the missing definitions. Returns the usable type ids and, per type
-    that cannot take them, why."""
+def types_in_use(store: PartitionStore, customer_ids: set[str]) -> set[str]:
+    """The custom types the targeted customers had when last extracted (the latest version wins)."""
+    frame = store.read("commercetools/customers", columns=["id", "version", "custom_type_id"])
+    if frame.empty:
+        return set()
+    latest = frame[frame["id"].isin(customer_ids)].sort_values("version").drop_duplicates("id", keep="last")
+    return set(latest["custom_type_id"].dropna())
+
+
+def prepare_types(client: CommercetoolsClient, rule: WritebackRule,
+                  in_use: set[str]) -> tuple[list[str], dict[str, str]]:
+    """Make sure the targeted customers can hold the voyado fields: our type exists with every field, and
+    (``extend``) the other types those customers use get the missing definitions; types nobody we write
+    to uses are left alone. Returns the usable type ids and, per type that cannot take them, why. A
+    customer whose type changed since extraction is refused at write time and retried on a rerun."""
     try:
         ours = client.get_by_key("types", rule.type_key)
     except NotFoundError:
         ours = client.create_type(type_draft(rule))
     usable, refused = [], {}
     for t in client.iter_documents("types"):
-        if "customer" not in (t.get("resourceTypeIds") or []):
+        if "customer" not in (t.get("resourceTypeIds") or []) or (t["id"] != ours["id"] and t["id"] not in in_use):
             continue
         if t["id"] != ours["id"] and rule.other_type == "refuse":
             refused[t.get("key") or t["id"]] = "writeback.other_type is refuse"
@@ -122,6 +133,7 @@ def writeback_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
     key=ASSET_KEY, group_name="voyado", kinds={"commercetools"}, partitions_def=daily_partitions,
     pool="commercetools_api",
     deps=[dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"]),
+          dg.AssetKey(["commercetools", "customers"]),
           dg.AssetKey(["voyado", "point_transactions_sync"])],
     description="Consent, preferences, marketing suppression, loyalty tier and point balance of the day's "
                 "changed Voyado contacts (and of those whose points moved), written to their Commercetools "
@@ -143,7 +155,8 @@ def customer_fields_writeback(context: dg.AssetExecutionContext, config: PushCon
     if config.dry_run:
         usable, refused = [], {}
     else:
-        usable, refused = prepare_types(commercetools.client(), rule)
+        targets = set(frame.loc[frame["status"] == "update", "key"])
+        usable, refused = prepare_types(commercetools.client(), rule, types_in_use(store, targets))
     for type_key, why in refused.items():
         context.log.warning(f"customer type {type_key} cannot hold the voyado fields: {why}")
     pushed = run_push(context, writeback_items(frame, key), ENDPOINT, commercetools=commercetools,

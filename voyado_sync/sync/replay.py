@@ -209,6 +209,9 @@ def _clients(args: argparse.Namespace):
     if args.endpoint == "elevate_catalog":
         # Re-sending a few lines as a full replace would delete the rest of the catalog.
         return "elevate_catalog is a full import: re-materialize voyado/catalog_sync instead"
+    if args.endpoint and args.endpoint.startswith("ct_"):
+        return (f"{args.endpoint} writes to Commercetools: re-materialize commercetools/customer_fields_writeback "
+                "for the partition instead (it re-sends what did not land)")
     if args.endpoint == "elevate_catalog_updates":
         key = os.environ.get("VOYADO_ELEVATE_API_KEY", "")
         if not args.elevate_url or not key:

@@ -98,3 +98,10 @@ def test_replay_job_in_dagster(engage, state, pg_url, tmp_path):
     assert result.success
     assert result.output_for_node("replay_dlq_op")["replayed"] == 1
     assert dlq.list_dead_letters(state) == [] and "r-00001" in engage.app.receipts
+
+
+def test_cli_refuses_to_replay_a_full_catalog_or_a_commercetools_write_piecemeal(state, capsys):
+    for endpoint, hint in (("elevate_catalog", "voyado/catalog_sync"),
+                           ("ct_customer_fields", "commercetools/customer_fields_writeback")):
+        code = cli_replay(["--endpoint", endpoint, "--state-db", str(state.url.render_as_string(False))])
+        assert code == 2 and hint in capsys.readouterr().err

@@ -51,6 +51,8 @@ def ct():
     app = CommercetoolsSandbox(project_key=PROJECT)
     app.put("types", _docs("types"))
     app.put("customers", _docs("customers"))
+    app.put("types", [{"key": "unused-customer-type", "name": {"en": "Nobody uses this"},
+                       "resourceTypeIds": ["customer"], "fieldDefinitions": []}])
     server = SandboxServer(app).start()
     try:
         yield app, server.url
@@ -60,6 +62,10 @@ def ct():
 
 def _setup(tmp_path, pg_url, url, engage_url):
     store = PartitionStore(tmp_path / "parquet")
+    customers = _docs("customers")   # as the customers source asset extracted them
+    store.write_frame("commercetools/customers", DAY, pd.DataFrame({
+        "id": [c["id"] for c in customers], "version": [c["version"] for c in customers],
+        "custom_type_id": [(c.get("custom") or {}).get("type", {}).get("id") for c in customers]}))
     resources = {"commercetools": CommercetoolsResource(api_url=url, auth_url=url, project_key=PROJECT,
                                                         client_id="sandbox-client", client_secret="sandbox-secret"),
                  "engage": EngageResource(base_url=engage_url, api_key=API_KEY),
@@ -117,6 +123,8 @@ def test_writeback_follows_voyado_and_keeps_legacy_fields(tmp_path, pg_url, ct, 
         legacy_type = app.collections["types"].get(next(iter(
             {customers[i]["custom"]["type"]["id"] for i in legacy}))).obj()
         assert {"voyadoContactId", "voyadoMarketingSuppressed"} <= {d["name"] for d in legacy_type["fieldDefinitions"]}
+        # A customer type none of the written customers uses is not touched.
+        assert app.collections["types"].get_by_key("unused-customer-type").obj()["fieldDefinitions"] == []
 
         # A rerun changes nothing in Commercetools.
         versions = {cid: _customer(app, cid)["version"] for cid in customers}
