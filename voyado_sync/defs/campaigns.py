@@ -4,14 +4,14 @@ and the push asset (custom triggers at most once, tracked carts and stock levels
 engine)."""
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from voyado_sync.defs.contacts import merge_metadata
-from voyado_sync.defs.receipts import latest_documents, mapping_config
+from voyado_sync.defs.receipts import contact_lookups, latest_documents, mapping_config
 from voyado_sync.mapping.campaigns import CampaignDay, campaign_events
 from voyado_sync.mapping.customer_fields import tier_of
 from voyado_sync.mapping.receipts import not_a_sale
@@ -26,17 +26,6 @@ PAYLOAD_KEY = dg.AssetKey(["voyado", "campaign_payload"])
 SYNC_KEY = dg.AssetKey(["voyado", "campaign_sync"])
 PAYLOAD_DATASET = "voyado/campaign_payload"
 ENDPOINTS = ("triggers", "carts", "stock_levels")
-
-
-def day_documents(store: PartitionStore, dataset: str, key: str) -> list[dict[str, Any]]:
-    """The latest version of each document of one partition."""
-    frame = store.read(dataset, [key], columns=["raw"])
-    latest: dict[Any, dict[str, Any]] = {}
-    for raw in frame["raw"] if "raw" in frame else ():
-        doc = json.loads(raw)
-        if isinstance(doc, dict) and (doc.get("version") or 0) >= (latest.get(doc.get("id"), {}).get("version") or 0):
-            latest[doc.get("id")] = doc
-    return list(latest.values())
 
 
 def _earlier_buyers(store: PartitionStore, key: str) -> tuple[set[str], datetime | None]:
@@ -68,26 +57,26 @@ def campaign_day(store: PartitionStore, key: str) -> CampaignDay:
     writeback = mapping_config().rules.writeback
     contacts: dict[str, dict[str, Any]] = {}
     previous_tiers: dict[str, str] = {}
+    today: list[dict[str, Any]] = []
     for part in store.partitions("voyado/contacts"):
-        for doc in day_documents(store, "voyado/contacts", part):
+        for doc in latest_documents(store, "voyado/contacts", [part]):
             cid = doc.get("id")
-            contacts[cid] = doc
+            contacts[cid] = doc   # the latest consent counts, even one given after the day
             tier = tier_of(doc, writeback)
             if part < key and tier:
                 previous_tiers[cid] = tier
+            elif part == key:
+                today.append(doc)
     contact_of = {ext: cid for cid, doc in contacts.items()
                   if (ext := (doc.get("attributes") or {}).get("externalId"))}
-    cmap = store.read("identity/contact_map", [key])
-    if not cmap.empty and {"ct_customer_id", "voyado_contact_id"} <= set(cmap.columns):
-        pairs = cmap[["ct_customer_id", "voyado_contact_id"]].dropna()
-        contact_of.update(zip(pairs["ct_customer_id"], pairs["voyado_contact_id"]))
+    contact_of.update(contact_lookups(store, key)[0])
     buyers, history_start = _earlier_buyers(store, key)
     return CampaignDay(
-        orders=day_documents(store, "commercetools/orders", key), earlier_buyers=buyers, history_start=history_start,
-        customers_created=_created(store), carts=day_documents(store, "commercetools/carts", key),
-        inventory=day_documents(store, "commercetools/inventory", key),
-        contacts_today=day_documents(store, "voyado/contacts", key), previous_tiers=previous_tiers, contacts=contacts,
-        contact_of_customer=contact_of,
+        orders=latest_documents(store, "commercetools/orders", [key]), earlier_buyers=buyers,
+        history_start=history_start, customers_created=_created(store),
+        carts=latest_documents(store, "commercetools/carts", [key]),
+        inventory=latest_documents(store, "commercetools/inventory", [key]),
+        contacts_today=today, previous_tiers=previous_tiers, contacts=contacts, contact_of_customer=contact_of,
         channel_ids={c["key"]: c["id"] for c in latest_documents(store, "commercetools/channels") if c.get("key")})
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from voyado_sync.clients.commercetools import CommercetoolsClient
 from voyado_sync.clients.http import ApiError, NotFoundError
-from voyado_sync.defs.receipts import mapping_config, unmapped_reason
+from voyado_sync.defs.receipts import contact_lookups, latest_documents, mapping_config, unmapped_reason
 from voyado_sync.mapping.config import WritebackRule
 from voyado_sync.mapping.customer_fields import customer_targets, missing_definitions, type_draft
 from voyado_sync.partitions import daily_partitions
@@ -28,22 +28,17 @@ DATASET = "commercetools/customer_fields_writeback"
 ENDPOINT = "ct_customer_fields"
 
 
-def _docs(store: PartitionStore, keys: list[str]) -> dict[str, dict[str, Any]]:
-    frame = store.read("voyado/contacts", keys, columns=["raw"])
-    docs = (json.loads(raw) for raw in frame["raw"]) if "raw" in frame else ()
-    return {d.get("id"): d for d in docs if isinstance(d, dict)}   # partitions in order: the latest wins
-
-
 def _contacts(store: PartitionStore, key: str) -> list[dict[str, Any]]:
     """The day's changed contacts, plus those whose points moved today (their balance changed even if
     the contact did not), from the latest partition that holds them."""
-    today = _docs(store, [key])
+    today = {d.get("id"): d for d in latest_documents(store, "voyado/contacts", [key])}
     booked = store.read("voyado/point_transactions_payload", [key])
     moved = set()
     if not booked.empty:
         moved = {json.loads(p)["contactId"] for p in booked.loc[booked["status"] == "send", "payload"]} - set(today)
     if moved:
-        known = _docs(store, [k for k in store.partitions("voyado/contacts") if k <= key])
+        known = {d.get("id"): d for d in latest_documents(
+            store, "voyado/contacts", [k for k in store.partitions("voyado/contacts") if k <= key])}
         today.update({cid: known[cid] for cid in moved if cid in known})
     return list(today.values())
 
@@ -63,14 +58,6 @@ def _balances(engage: EngageResource, contact_ids: list[str], definition_id: int
     with ThreadPoolExecutor(max_workers=max(1, min(engage.max_concurrency, len(contact_ids) or 1))) as pool:
         read = dict(pool.map(one, contact_ids))
     return {c: b for c, b in read.items() if b is not None}, sum(1 for b in read.values() if b is None)
-
-
-def _contact_map(store: PartitionStore, key: str) -> dict[str, str]:
-    frame = store.read("identity/contact_map", [key])
-    if frame.empty or "voyado_contact_id" not in frame or "ct_customer_id" not in frame:
-        return {}
-    pairs = frame[["voyado_contact_id", "ct_customer_id"]].dropna()
-    return dict(zip(pairs["voyado_contact_id"], pairs["ct_customer_id"]))
 
 
 def types_in_use(store: PartitionStore, customer_ids: set[str]) -> set[str]:
@@ -150,7 +137,8 @@ def customer_fields_writeback(context: dg.AssetExecutionContext, config: PushCon
     contacts = _contacts(store, key)
     balances, unread = _balances(engage, sorted(str(c["id"]) for c in contacts if c.get("id")),
                                  rules.loyalty.definition_id)
-    frame = writeback_frame(contacts, _contact_map(store, key), rule, balances)
+    contact_of_customer, _ = contact_lookups(store, key)
+    frame = writeback_frame(contacts, {c: cust for cust, c in contact_of_customer.items()}, rule, balances)
     store.write_frame(DATASET, key, frame)
     if config.dry_run:
         usable, refused = [], {}

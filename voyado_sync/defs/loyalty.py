@@ -8,8 +8,7 @@ import json
 import dagster as dg
 import pandas as pd
 
-from voyado_sync.defs.campaigns import day_documents
-from voyado_sync.defs.receipts import contact_lookups, mapping_config, unmapped_reason
+from voyado_sync.defs.receipts import contact_lookups, latest_documents, mapping_config, unmapped_reason
 from voyado_sync.mapping.loyalty import point_transactions
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
@@ -35,7 +34,7 @@ def point_transactions_payload(context: dg.AssetExecutionContext,
     key = context.partition_key
     rules = mapping_config().rules
     by_customer, _ = contact_lookups(store, key)
-    rows = point_transactions(day_documents(store, "commercetools/orders", key), by_customer, rules.loyalty,
+    rows = point_transactions(latest_documents(store, "commercetools/orders", [key]), by_customer, rules.loyalty,
                               rules.sale)
     frame = pd.DataFrame(rows, columns=["key", "order_id", "kind", "status", "reason", "payload"])
     frame["payload"] = [json.dumps(p, sort_keys=True) if p is not None else None for p in frame["payload"]]

@@ -34,16 +34,19 @@ def mapping_config() -> MappingConfig:
     return cached_config(str(get_settings().config_dir))
 
 
-def latest_documents(store: PartitionStore, dataset: str) -> list[dict[str, Any]]:
-    """The current state of a dataset: the highest version of every document over all partitions
-    (a product changed on three days sits in three partitions)."""
-    frame = store.read(dataset, columns=["raw"])
+def latest_documents(store: PartitionStore, dataset: str, keys: list[str] | None = None) -> list[dict[str, Any]]:
+    """The current state of a dataset: the highest version of every document over the given partitions
+    (all when None; a product changed on three days sits in three partitions). Documents without a
+    version (Voyado contacts) keep the one read last, i.e. from the latest partition."""
+    frame = store.read(dataset, keys, columns=["raw"])
     latest: dict[str, dict[str, Any]] = {}
     for raw in frame["raw"] if "raw" in frame else ():
         doc = json.loads(raw)
+        if not isinstance(doc, dict):
+            continue
         known = latest.get(doc.get("id"))
-        if known is None or doc.get("version", 0) >= known.get("version", 0):
-            latest[doc["id"]] = doc
+        if known is None or (doc.get("version") or 0) >= (known.get("version") or 0):
+            latest[doc.get("id")] = doc
     return list(latest.values())
 
 
