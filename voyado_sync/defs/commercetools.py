@@ -26,7 +26,7 @@ from voyado_sync.extract import delta, pos_files
 from voyado_sync.extract.datasets import Dataset, select_datasets
 from voyado_sync.extract.extraction import (PII_COLUMNS, extract_window, partition_quality,
                                             verify_completeness)
-from voyado_sync.extract.windows import Window, iso_ms, partition_window
+from voyado_sync.extract.windows import Window, iso_ms, parse_ts, partition_window
 from voyado_sync.partitions import daily_partitions, partition_window_utc
 from voyado_sync.privacy import scrub
 from voyado_sync.resources.commercetools import CommercetoolsResource
@@ -318,8 +318,12 @@ _MAX_PAGES_PER_TICK = 20  # bounds one tick; the cursor keeps the rest for the n
 
 
 def _read_messages(client: CommercetoolsClient, cursor: delta.DeltaCursor, own: str, tz: str,
-                   changes: delta.Changes) -> int:
-    """Advance the messages cursor; returns our own skipped write-backs."""
+                   changes: delta.Changes, overlap: timedelta) -> int:
+    """Advance the messages cursor; returns our own skipped write-backs.
+
+    Each tick re-reads ``overlap`` (the extraction's safety lag) before the cursor: the Messages API is
+    eventually consistent and its delay is not documented, so a message can become visible after newer
+    ones were read. Ids already handled in that window (``cursor.recent``) are skipped."""
     if cursor.messages is None:
         marks = [cursor.watermarks[ds.name] for ds in ENABLED if ds.delta == "messages" and ds.name in cursor.watermarks]
         if marks:  # back from watermark mode: those watermarks already cover everything before them
@@ -328,19 +332,40 @@ def _read_messages(client: CommercetoolsClient, cursor: delta.DeltaCursor, own: 
             latest = client.messages(sort=["createdAt desc", "id desc"], limit=1)["results"]
             # no message yet: every future one is news
             cursor.messages = delta.mark_of(latest[0] if latest else None, "createdAt")
+            if latest:  # the window before it is history too: remember it as handled
+                where, variables = delta.after_predicate("createdAt", _before(cursor.messages, overlap))
+                cursor.recent = [delta.mark_of(m, "createdAt")
+                                 for m in client.messages(where=[where], vars=variables)["results"]]
             return 0
-    skipped = 0
-    for _ in range(_MAX_PAGES_PER_TICK):
-        where, variables = delta.after_predicate("createdAt", cursor.messages)
+    mark = cursor.messages
+    seen = {m.id for m in cursor.recent}
+    handled = list(cursor.recent)
+    page_mark = _before(mark, overlap)
+    skipped = pages_past_mark = 0
+    while pages_past_mark < _MAX_PAGES_PER_TICK:
+        where, variables = delta.after_predicate("createdAt", page_mark)
         page = client.messages(where=[where], vars=variables)["results"]
-        found, last, own_skipped = delta.changes_from_messages(page, own, tz)
+        found, _, own_skipped = delta.changes_from_messages([m for m in page if m.get("id") not in seen], own, tz)
         delta.merge(changes, found)
         skipped += own_skipped
-        if last is not None:
-            cursor.messages = last
+        for m in page:
+            if isinstance(m.get("createdAt"), str) and isinstance(m.get("id"), str) and m["id"] not in seen:
+                seen.add(m["id"])
+                handled.append(delta.Mark(m["createdAt"], m["id"]))
+        if page:
+            page_mark = delta.mark_of(page[-1], "createdAt")
+            if page_mark.as_list() > mark.as_list():
+                pages_past_mark += 1
         if len(page) < 500:
             break
+    cursor.messages = max(mark, page_mark, key=lambda m: m.as_list())
+    floor = _before(cursor.messages, overlap).at
+    cursor.recent = sorted((m for m in handled if m.at >= floor), key=lambda m: m.as_list())
     return skipped
+
+
+def _before(mark: delta.Mark, overlap: timedelta) -> delta.Mark:
+    return delta.Mark(iso_ms(parse_ts(mark.at) - overlap), "") if mark.at != delta.EPOCH else mark
 
 
 def _latest_mark(client: CommercetoolsClient, ds: Dataset) -> delta.Mark:
@@ -427,7 +452,8 @@ def commercetools_delta_sensor(context: dg.SensorEvaluationContext,
         skipped = 0
         watermarked = [ds for ds in ENABLED if mode == "watermark" or ds.delta == "watermark"]
         if mode == "messages":
-            skipped += _read_messages(client, cursor, own, settings.timezone, changes)
+            skipped += _read_messages(client, cursor, own, settings.timezone, changes,
+                                      timedelta(minutes=settings.safety_lag_minutes))
             _carry_watermarks(client, cursor)
         for ds in watermarked:
             skipped += _read_watermark(client, ds, cursor, own, settings.timezone, changes)

@@ -49,11 +49,15 @@ class DeltaCursor:
     watermarks: dict[str, Mark] = field(default_factory=dict)
     mode: str | None = None
     checked_at: str | None = None  # when the project's messages switch was last read (wall clock, UTC)
+    # Messages already handled whose createdAt lies within the re-read window before ``messages``: a
+    # message that becomes visible late, behind newer ones, is still found, and none is handled twice.
+    recent: list[Mark] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({"messages": self.messages.as_list() if self.messages else None,
                            "watermarks": {k: v.as_list() for k, v in sorted(self.watermarks.items())},
-                           "mode": self.mode, "checked_at": self.checked_at}, sort_keys=True)
+                           "mode": self.mode, "checked_at": self.checked_at,
+                           "recent": [m.as_list() for m in self.recent]}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> "DeltaCursor":
@@ -65,7 +69,7 @@ class DeltaCursor:
             msgs = data.get("messages")
             return cls(Mark(*msgs) if msgs else None,
                        {k: Mark(*v) for k, v in (data.get("watermarks") or {}).items() if k in DATASETS},
-                       data.get("mode"), data.get("checked_at"))
+                       data.get("mode"), data.get("checked_at"), [Mark(*m) for m in data.get("recent") or []])
         except (ValueError, TypeError, AttributeError):
             return cls()
 

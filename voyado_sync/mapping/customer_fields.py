@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from voyado_sync.extract.windows import iso_ms
 from voyado_sync.mapping.config import WritebackRule
 
 FIELDS: dict[str, dict[str, Any]] = {
@@ -70,9 +71,7 @@ def _instant(value: Any) -> str | None:
         stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+    return iso_ms(stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc))
 
 
 def _bool(value: Any) -> bool | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dagster as dg
 
@@ -119,3 +119,27 @@ def test_api_outage_keeps_the_cursor(ct, resources):
     result = tick(resources, first.cursor)
     assert not result.run_requests and result.cursor is None
     assert "Commercetools unavailable" in result.skip_reason.skip_message
+
+
+def test_a_message_visible_late_within_the_safety_lag_is_still_found_once(ct, resources):
+    app, _ = ct
+    day = past_day(3)
+    orders, _ = seed(app, day)
+    first = tick(resources, None)
+    app.update("orders", orders[0]["id"], {"orderState": "Confirmed"})
+    second = tick(resources, first.cursor)
+    assert planned(second) == {day: {"orders"}}
+    mark = json.loads(second.cursor)["messages"][0]
+    # Commercetools committed a change with an earlier timestamp that the Messages API shows only now
+    # (the sandbox clock moves back 2 minutes: within the 5-minute safety lag).
+    at = datetime.fromisoformat(mark.replace("Z", "+00:00")) - timedelta(minutes=2)
+    app.clock = lambda: at
+    app.update("orders", orders[1]["id"], {"orderState": "Confirmed"})
+    third = tick(resources, second.cursor)
+    assert planned(third) == {day: {"orders"}}
+    assert json.loads(third.cursor)["messages"][0] == mark   # the cursor does not move back
+    assert not tick(resources, third.cursor).run_requests     # handled once, not on every tick
+    # Beyond the safety lag a late message is the weekly reconciliation's to catch.
+    app.clock = lambda: at - timedelta(minutes=10)
+    app.update("orders", orders[2]["id"], {"orderState": "Confirmed"})
+    assert not tick(resources, third.cursor).run_requests
