@@ -14,6 +14,7 @@ from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import EngageResource
 from voyado_sync.sync.dagster_push import PushConfig, run_push
+from voyado_sync.sync.ledger import last_successful_hashes
 from voyado_sync.sync.models import SyncItem
 
 PAYLOAD_KEY = dg.AssetKey(["voyado", "point_transactions_payload"])
@@ -28,25 +29,31 @@ ENDPOINT = "point_transactions"
     description="Voyado point transactions for points redeemed at checkout (and earned, when Commercetools is "
                 "the loyalty system of record), one per order and kind, with held-back and rejected reasons.",
 )
-def point_transactions_payload(context: dg.AssetExecutionContext,
-                               partition_store: PartitionStoreResource) -> dg.MaterializeResult:
+def point_transactions_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource,
+                               state_db: StateDatabase) -> dg.MaterializeResult:
     store = partition_store.store()
     key = context.partition_key
     rules = mapping_config().rules
     by_customer, _ = contact_lookups(store, key)
-    rows = point_transactions(latest_documents(store, "commercetools/orders", [key]), by_customer, rules.loyalty,
-                              rules.sale)
+    orders = latest_documents(store, "commercetools/orders", [key])
+    # Which of these orders' transactions Voyado already holds: a cancellation reverses only those.
+    kinds = ("burn", "earn")
+    booked = last_successful_hashes(state_db.engine(), ENDPOINT,
+                                    [f"ct-points:{o.get('id')}:{k}" for o in orders if o.get("orderState") == "Cancelled"
+                                     for k in kinds])
+    rows = point_transactions(orders, by_customer, rules.loyalty, rules.sale, booked)
     frame = pd.DataFrame(rows, columns=["key", "order_id", "kind", "status", "reason", "payload"])
     frame["payload"] = [json.dumps(p, sort_keys=True) if p is not None else None for p in frame["payload"]]
     store.write_frame(PAYLOAD_DATASET, key, frame)
     sent = frame[frame["status"] == "send"]
-    points = [json.loads(p)["amount"] for p in sent["payload"]]
+    points: dict[str, int] = {}
+    for kind, payload in zip(sent["kind"], sent["payload"]):
+        points[kind] = points.get(kind, 0) + int(json.loads(payload)["amount"])
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
         "system_of_record": dg.MetadataValue.text(rules.loyalty.system_of_record),
         "transactions": dg.MetadataValue.int(len(sent)),
-        "points_burned": dg.MetadataValue.int(-sum(p for p in points if p < 0)),
-        "points_earned": dg.MetadataValue.int(sum(p for p in points if p > 0)),
+        "points_by_kind": dg.MetadataValue.json(points),   # burn < 0, earn > 0, reversals the opposite
         "held": dg.MetadataValue.int(int((frame["status"] == "held").sum())),
         "rejected": dg.MetadataValue.int(int((frame["status"] == "rejected").sum())),
         "reasons": dg.MetadataValue.json({str(k): int(v) for k, v in frame["reason"].value_counts().items()}),

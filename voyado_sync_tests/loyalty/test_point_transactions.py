@@ -51,3 +51,18 @@ def test_held_and_rejected_say_why():
         assert rows[f"ct-points:{k}:burn"]["status"] == "rejected"
         assert "not a whole number of points" in rows[f"ct-points:{k}:burn"]["reason"]
     assert all(r["payload"] is None for r in rows.values())
+
+
+def test_a_cancelled_order_gives_back_only_what_was_booked_once():
+    rule = LoyaltyRule(system_of_record="commercetools")
+    cancelled = [dict(order("1", loyaltyPointsRedeemed=200, loyaltyPointsEarned=60), orderState="Cancelled",
+                      lastModifiedAt="2026-11-21T09:00:00.000Z"),
+                 dict(order("2", loyaltyPointsRedeemed=50), orderState="Cancelled")]
+    rows = by_key(point_transactions(cancelled, {"cust-1": "c-1"}, rule, SALE, booked={"ct-points:1:burn",
+                                                                                       "ct-points:1:earn"}))
+    assert set(rows) == {"ct-points:1:burn:reversal", "ct-points:1:earn:reversal"}   # order 2 was never booked
+    assert rows["ct-points:1:burn:reversal"]["payload"]["amount"] == 200
+    assert rows["ct-points:1:earn:reversal"]["payload"]["amount"] == -60
+    assert rows["ct-points:1:burn:reversal"]["payload"]["description"] == "Order N1 cancelled"
+    assert rows["ct-points:1:burn:reversal"]["payload"]["timeStamp"] == "2026-11-21T09:00:00.000Z"
+    assert point_transactions(cancelled, {"cust-1": "c-1"}, rule, SALE) == []

@@ -210,3 +210,18 @@ def test_points_redeemed_at_checkout_reach_voyado_and_the_balance_comes_back(tmp
         md = again.asset_materializations_for_node("voyado__point_transactions_sync")[0].metadata
         assert md["outcome/unchanged_skipped"].value == 1
         assert len([t for t in engage_app.loyalty.transactions if t.get("contactId") == member["id"]]) == 1
+
+        # The order is cancelled the day after: the redeemed points go back, once.
+        later = "2026-11-22"
+        cancelled = dict(order, version=3, orderState="Cancelled", lastModifiedAt=f"{later}T08:00:00.000Z")
+        store.write_frame("commercetools/orders", later,
+                          pd.DataFrame({"id": [order["id"]], "raw": [json.dumps(cancelled)]}))
+        store.write_frame("identity/contact_map", later,
+                          pd.DataFrame({"ct_customer_id": [customer], "voyado_contact_id": [member["id"]]}))
+        for _ in range(2):
+            undone = dg.materialize([point_transactions_payload, point_transactions_sync, customer_fields_writeback],
+                                    partition_key=later, resources=resources, instance=instance, raise_on_error=False)
+            assert undone.success
+        amounts = [t["amount"] for t in engage_app.loyalty.transactions if t.get("contactId") == member["id"]]
+        assert amounts == [-200, 200]
+        assert _customer(app, customer)["custom"]["fields"]["voyadoPointBalance"] == member["loyalty"]["points"]
