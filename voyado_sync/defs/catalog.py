@@ -6,7 +6,8 @@ latest version of every product, category, inventory entry and channel extracted
 valid now. A rerun or a backfill of an old day therefore re-sends nothing unless something changed
 since (the ledger skips unchanged lines by hash). Lines travel as incremental imports, never as a full
 replace, so a snapshot that misses products (a source partition not extracted yet) cannot delete them
-from Elevate; an unpublished product is removed with an explicit ``remove`` line."""
+from Elevate; an unpublished product, or one the erasure events say was deleted, is removed with an
+explicit ``remove`` line."""
 
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,7 @@ from voyado_sync.mapping.models import loads
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import ElevateResource
+from voyado_sync.storage import PartitionStore
 from voyado_sync.sync.dagster_push import PushConfig, run_push
 from voyado_sync.sync.models import SyncItem
 
@@ -29,13 +31,24 @@ SYNC_KEY = dg.AssetKey(["voyado", "catalog_sync"])
 PAYLOAD_DATASET = "voyado/catalog_payload"
 ENDPOINT = "elevate_catalog_updates"
 SOURCES = ("product_projections", "categories", "inventory", "channels")
+ERASURES = "commercetools/erasure_events"
 
 
-def catalog_frame(now: datetime, documents: dict[str, list[dict[str, Any]]]) -> tuple[pd.DataFrame, list[str]]:
-    """One row per product: ``line`` (a replace line), ``remove`` (not sold: unpublished, no SKU or no
-    price in any market) or ``rejected`` (with the reason)."""
+def deleted_products(store: PartitionStore) -> dict[str, str | None]:
+    """Product id → key of every product deletion the erasure events recorded."""
+    frame = store.read(ERASURES, columns=["resource_type_id", "resource_id", "key"])
+    if frame.empty:
+        return {}
+    gone = frame[frame["resource_type_id"] == "product"].dropna(subset=["resource_id"])
+    return {pid: key if isinstance(key, str) and key else None for pid, key in zip(gone["resource_id"], gone["key"])}
+
+
+def catalog_frame(now: datetime, documents: dict[str, list[dict[str, Any]]],
+                  deleted: dict[str, str | None] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """One row per product: ``line`` (a replace line), ``remove`` (not sold: unpublished, deleted, no SKU
+    or no price in any market) or ``rejected`` (with the reason)."""
     built = catalog(documents["product_projections"], documents["categories"], documents["inventory"],
-                    documents["channels"], mapping_config().rules.catalog, now)
+                    documents["channels"], mapping_config().rules.catalog, now, deleted)
     rows = []
     for r in built.results:
         status, payload = r.status, r.payload
@@ -63,7 +76,7 @@ def catalog_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
 
 @dg.asset(
     key=PAYLOAD_KEY, group_name="voyado", kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
-    deps=[dg.AssetKey(["commercetools", name]) for name in SOURCES],
+    deps=[dg.AssetKey(["commercetools", name]) for name in SOURCES] + [dg.AssetKey(ERASURES.split("/"))],
     check_specs=[dg.AssetCheckSpec(
         "products_mapped", asset=PAYLOAD_KEY,
         description="Every published product became a catalog line; a rejected one (unreadable price, a SKU "
@@ -74,7 +87,7 @@ def catalog_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
 def catalog_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
     store = partition_store.store()
     documents = {name: latest_documents(store, f"commercetools/{name}") for name in SOURCES}
-    frame, warnings = catalog_frame(datetime.now(timezone.utc), documents)
+    frame, warnings = catalog_frame(datetime.now(timezone.utc), documents, deleted_products(store))
     store.write_frame(PAYLOAD_DATASET, context.partition_key, frame)
     for w in warnings:
         context.log.warning(w)

@@ -19,8 +19,8 @@ Elevate *variant*. Texts come in the data locale as ``defaults`` and in each mar
   capture Elevate's image schema (§14.10): ``imageInfo.images[].sources[].url`` is this project's
   assumption, kept in one function (`_image_info`).
 
-A product that is unpublished, has no SKU or no price in any market is not sent (Elevate's full import
-then removes it); one that cannot be read, or that repeats a SKU or product key another product already
+A product that is unpublished, deleted, has no SKU or no price in any market is not sent (the shell
+removes its group from Elevate); one that cannot be read, or that repeats a SKU or product key another product already
 carries (Elevate would refuse the whole import), is rejected with the reason. Pure: no Dagster, no HTTP.
 """
 
@@ -249,8 +249,12 @@ def _product_line(doc: Mapping[str, Any], key: str, pid: str, rule: CatalogRule,
 
 def catalog(products: Iterable[Mapping[str, Any]], categories: Iterable[Mapping[str, Any]],
             inventory: Iterable[Mapping[str, Any]], channels: Iterable[Mapping[str, Any]], rule: CatalogRule,
-            as_of: datetime) -> Catalog:
-    """Every product's catalog line (or the reason it has none), in product group key order."""
+            as_of: datetime, deleted: Mapping[str, str | None] | None = None) -> Catalog:
+    """Every product's catalog line (or the reason it has none), in product group key order.
+    ``deleted``: product id → key of products deleted in Commercetools; their last extracted version is
+    ignored and their group is not sold any more (unless a live product carries the same key again)."""
+    deleted = deleted or {}
+    products = [p for p in products if p.get("id") not in deleted]
     categories = list(categories)
     locales = {rule.data_locale, *(m.locale for m in rule.markets)}
     # Overrides carry a path only where every name on it exists in that locale; defaults fall back.
@@ -259,8 +263,11 @@ def catalog(products: Iterable[Mapping[str, Any]], categories: Iterable[Mapping[
     warnings = [f"stock channel {m.stock_channel!r} of market {m.id!r} is not a known channel key: "
                 "its stock is left out" for m in rule.markets if m.stock_channel and m.stock_channel not in channel_ids]
     stock = stock_by_channel(inventory)
-    results = sorted((product_line(p, rule, paths_by_locale, channel_ids, stock, as_of) for p in products),
-                     key=lambda r: (r.key, r.product_id))
+    results = [product_line(p, rule, paths_by_locale, channel_ids, stock, as_of) for p in products]
+    live = {r.key for r in results}
+    results += [CatalogResult(key or pid, pid, "skipped", "deleted in Commercetools")
+                for pid, key in deleted.items() if (key or pid) not in live]
+    results.sort(key=lambda r: (r.key, r.product_id))
     return Catalog(_refuse_repeats(results), warnings)
 
 

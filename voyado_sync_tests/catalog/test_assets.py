@@ -109,6 +109,15 @@ def test_catalog_reaches_elevate_once_and_follows_changes(tmp_path, pg_url, elev
         (p1,) = app.catalog[repriced["key"]]["products"].values()
         assert p1["variants"][repriced["masterVariant"]["sku"]]["defaults"]["listPrice"] == 123.45
         assert "ZZ-CLASH" not in app.catalog
+
+        # A product deleted in Commercetools (an erasure event; its last version is still in the store).
+        deleted = products[4]
+        store.write_frame("commercetools/erasure_events", NEXT_DAY, pd.DataFrame({
+            "message_id": ["m-1"], "type": ["ProductDeleted"], "resource_type_id": ["product"],
+            "resource_id": [deleted["id"]], "key": [deleted["key"]]}))
+        payload, sync, _ = _run(DAY, resources, instance)
+        assert payload["removals"].value == 2 and sync["outcome/sent"].value == 1
+        assert deleted["key"] not in app.catalog and len(app.catalog) == len(products) - 2
         (dead,) = dlq.list_dead_letters(get_engine(pg_url), endpoint=ENDPOINT)
         assert dead.key == "unmapped:product:id-clash" and "already carried by product" in dead.error
 

@@ -196,3 +196,16 @@ def test_variation_attribute_splits_a_group_into_products(sample):
         {"url": "https://img/TEE-BLUE-S.jpg", "width": 800}]
     one = build(sample, products=[doc], rule=RULE.model_copy(update={"variation_attribute": None})).results[0]
     assert list(one.payload["replace"]["productGroup"]["products"]) == ["TEE"]
+
+
+def test_deleted_products_are_not_sent_and_their_group_goes(sample):
+    live = _product("LIVE", "S-L", [_price("SE", "SEK", 100)])
+    gone = _product("GONE", "S-G", [_price("SE", "SEK", 100)])
+    reborn = _product("AGAIN", "S-A", [_price("SE", "SEK", 100)])   # deleted, then re-created with its key
+    result = catalog([live, gone, dict(reborn, id="id-AGAIN-new")], sample["categories"], sample["inventory"],
+                     sample["channels"], RULE, NOW, {"id-GONE": "GONE", "id-AGAIN": "AGAIN", "id-NOKEY": None})
+    assert len([r for r in result.results if r.key == "AGAIN"]) == 1
+    out = by_key(result)
+    assert out["LIVE"].status == "line" and out["AGAIN"].status == "line"
+    assert (out["GONE"].status, out["GONE"].reason) == ("skipped", "deleted in Commercetools")
+    assert (out["id-NOKEY"].status, out["id-NOKEY"].reason) == ("skipped", "deleted in Commercetools")
