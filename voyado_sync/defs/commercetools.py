@@ -13,6 +13,7 @@ Environment (besides the CTP_* credentials of the resource):
 import hashlib
 import os
 from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -319,11 +320,7 @@ _MAX_PAGES_PER_TICK = 20  # bounds one tick; the cursor keeps the rest for the n
 
 def _read_messages(client: CommercetoolsClient, cursor: delta.DeltaCursor, own: str, tz: str,
                    changes: delta.Changes, overlap: timedelta) -> int:
-    """Advance the messages cursor; returns our own skipped write-backs.
-
-    Each tick re-reads ``overlap`` (the extraction's safety lag) before the cursor: the Messages API is
-    eventually consistent and its delay is not documented, so a message can become visible after newer
-    ones were read. Ids already handled in that window (``cursor.recent``) are skipped."""
+    """Advance the messages cursor; returns our own skipped write-backs (see `_read_overlapping`)."""
     if cursor.messages is None:
         marks = [cursor.watermarks[ds.name] for ds in ENABLED if ds.delta == "messages" and ds.name in cursor.watermarks]
         if marks:  # back from watermark mode: those watermarks already cover everything before them
@@ -337,31 +334,51 @@ def _read_messages(client: CommercetoolsClient, cursor: delta.DeltaCursor, own: 
                 cursor.recent = [delta.mark_of(m, "createdAt")
                                  for m in client.messages(where=[where], vars=variables)["results"]]
             return 0
-    mark = cursor.messages
-    seen = {m.id for m in cursor.recent}
-    handled = list(cursor.recent)
-    page_mark = _before(mark, overlap)
-    skipped = pages_past_mark = 0
-    while pages_past_mark < _MAX_PAGES_PER_TICK:
-        where, variables = delta.after_predicate("createdAt", page_mark)
-        page = client.messages(where=[where], vars=variables)["results"]
-        found, _, own_skipped = delta.changes_from_messages([m for m in page if m.get("id") not in seen], own, tz)
+
+    def page(after: delta.Mark) -> list[dict[str, Any]]:
+        where, variables = delta.after_predicate("createdAt", after)
+        return client.messages(where=[where], vars=variables)["results"]
+
+    def handle(docs: list[dict[str, Any]]) -> int:
+        found, _, own_skipped = delta.changes_from_messages(docs, own, tz)
         delta.merge(changes, found)
-        skipped += own_skipped
-        for m in page:
-            if isinstance(m.get("createdAt"), str) and isinstance(m.get("id"), str) and m["id"] not in seen:
-                seen.add(m["id"])
-                handled.append(delta.Mark(m["createdAt"], m["id"]))
-        if page:
-            page_mark = delta.mark_of(page[-1], "createdAt")
+        return own_skipped
+
+    cursor.messages, cursor.recent, skipped = _read_overlapping(page, handle, "createdAt", cursor.messages,
+                                                                cursor.recent, overlap)
+    return skipped
+
+
+def _read_overlapping(page: Callable[[delta.Mark], list[dict[str, Any]]], handle: Callable[[list[dict[str, Any]]], int],
+                      field_name: str, mark: delta.Mark, recent: list[delta.Mark],
+                      overlap: timedelta) -> tuple[delta.Mark, list[delta.Mark], int]:
+    """Read everything after ``mark`` minus ``overlap`` (pages sorted by ``field_name``, id) and hand on
+    what ``recent`` does not hold yet; returns the new mark, the new ``recent`` and what ``handle`` counted.
+
+    The Messages API and lastModifiedAt are eventually consistent (the delay is not documented): a change
+    can become visible after newer ones were read. Re-reading the extraction's safety lag before the
+    cursor finds it; remembering the (timestamp, id) pairs handled in that window keeps it to once."""
+    seen = {(m.at, m.id) for m in recent}
+    handled = list(recent)
+    page_mark = _before(mark, overlap)
+    counted = pages_past_mark = 0
+    while pages_past_mark < _MAX_PAGES_PER_TICK:
+        docs = page(page_mark)
+        fresh = [d for d in docs if (d.get(field_name), d.get("id")) not in seen]
+        counted += handle(fresh)
+        for d in fresh:
+            if isinstance(d.get(field_name), str) and isinstance(d.get("id"), str):
+                seen.add((d[field_name], d["id"]))
+                handled.append(delta.Mark(d[field_name], d["id"]))
+        if docs:
+            page_mark = delta.mark_of(docs[-1], field_name)
             if page_mark.as_list() > mark.as_list():
                 pages_past_mark += 1
-        if len(page) < 500:
+        if len(docs) < 500:
             break
-    cursor.messages = max(mark, page_mark, key=lambda m: m.as_list())
-    floor = _before(cursor.messages, overlap).at
-    cursor.recent = sorted((m for m in handled if m.at >= floor), key=lambda m: m.as_list())
-    return skipped
+    new_mark = max(mark, page_mark, key=lambda m: m.as_list())
+    floor = _before(new_mark, overlap).at
+    return new_mark, sorted((m for m in handled if m.at >= floor), key=lambda m: m.as_list()), counted
 
 
 def _before(mark: delta.Mark, overlap: timedelta) -> delta.Mark:
@@ -373,29 +390,45 @@ def _latest_mark(client: CommercetoolsClient, ds: Dataset) -> delta.Mark:
     return delta.mark_of(latest[0] if latest else None, "lastModifiedAt")
 
 
-def _read_watermark(client: CommercetoolsClient, ds: Dataset, cursor: delta.DeltaCursor, own: str, tz: str,
-                    changes: delta.Changes) -> int:
-    mark = cursor.watermarks.get(ds.name)
-    if mark is None:  # first sight of this dataset: start at its newest document
-        cursor.watermarks[ds.name] = _latest_mark(client, ds)
-        return 0
-    skipped = 0
-    for _ in range(_MAX_PAGES_PER_TICK):
-        where, variables = delta.after_predicate("lastModifiedAt", mark)
-        page = client.query(ds.resource, where=[where], vars=variables, sort=["lastModifiedAt asc", "id asc"],
+def _start_watermark(client: CommercetoolsClient, ds: Dataset, cursor: delta.DeltaCursor, overlap: timedelta) -> None:
+    """First sight of a dataset: start at its newest document, the window before it counting as handled
+    (history is the daily schedule's job)."""
+    mark = cursor.watermarks[ds.name] = _latest_mark(client, ds)
+    cursor.recent_docs.pop(ds.name, None)
+    if mark.at != delta.EPOCH:
+        where, variables = delta.after_predicate("lastModifiedAt", _before(mark, overlap))
+        docs = client.query(ds.resource, where=[where], vars=variables, sort=["lastModifiedAt asc", "id asc"],
                             limit=500, with_total=False)["results"]
-        found, last, own_skipped = delta.changes_from_documents(ds.name, page, own, tz)
+        cursor.recent_docs[ds.name] = [delta.mark_of(d, "lastModifiedAt") for d in docs]
+
+
+def _read_watermark(client: CommercetoolsClient, ds: Dataset, cursor: delta.DeltaCursor, own: str, tz: str,
+                    changes: delta.Changes, overlap: timedelta) -> int:
+    mark = cursor.watermarks.get(ds.name)
+    if mark is None:
+        _start_watermark(client, ds, cursor, overlap)
+        return 0
+
+    def page(after: delta.Mark) -> list[dict[str, Any]]:
+        where, variables = delta.after_predicate("lastModifiedAt", after)
+        return client.query(ds.resource, where=[where], vars=variables, sort=["lastModifiedAt asc", "id asc"],
+                            limit=500, with_total=False)["results"]
+
+    def handle(docs: list[dict[str, Any]]) -> int:
+        found, _, own_skipped = delta.changes_from_documents(ds.name, docs, own, tz)
         delta.merge(changes, found)
-        skipped += own_skipped
-        if last is not None:
-            mark = last
-        if len(page) < 500:
-            break
-    cursor.watermarks[ds.name] = mark
+        return own_skipped
+
+    cursor.watermarks[ds.name], recent, skipped = _read_overlapping(
+        page, handle, "lastModifiedAt", mark, cursor.recent_docs.get(ds.name, []), overlap)
+    if recent:
+        cursor.recent_docs[ds.name] = recent
+    else:
+        cursor.recent_docs.pop(ds.name, None)
     return skipped
 
 
-def _carry_watermarks(client: CommercetoolsClient, cursor: delta.DeltaCursor) -> None:
+def _carry_watermarks(client: CommercetoolsClient, cursor: delta.DeltaCursor, overlap: timedelta) -> None:
     """In messages mode, keep a watermark per message-driven dataset at the messages cursor, so a fall back to
     polling (messages switched off) resumes exactly there instead of re-reading history."""
     for ds in ENABLED:
@@ -403,9 +436,12 @@ def _carry_watermarks(client: CommercetoolsClient, cursor: delta.DeltaCursor) ->
             continue
         mark = cursor.watermarks.get(ds.name)
         if mark is None:
-            cursor.watermarks[ds.name] = _latest_mark(client, ds)
+            _start_watermark(client, ds, cursor, overlap)
         elif cursor.messages is not None and cursor.messages.at != delta.EPOCH and mark.at < cursor.messages.at:
+            # On a fall back the window before this mark is read again: changes the messages already
+            # reported may be requested once more (runs are idempotent); none is lost.
             cursor.watermarks[ds.name] = delta.Mark(cursor.messages.at, "")
+            cursor.recent_docs.pop(ds.name, None)
 
 
 # Watermark mode re-reads the project's messages switch this rarely; staying in watermark mode a little
@@ -446,17 +482,17 @@ def commercetools_delta_sensor(context: dg.SensorEvaluationContext,
     cursor = delta.DeltaCursor.from_json(context.cursor)
     client = commercetools.client()
     own = client.client_id
+    overlap = timedelta(minutes=settings.safety_lag_minutes)
     try:
         mode = _delta_mode(client, cursor, datetime.now(timezone.utc))
         changes: delta.Changes = {}
         skipped = 0
         watermarked = [ds for ds in ENABLED if mode == "watermark" or ds.delta == "watermark"]
         if mode == "messages":
-            skipped += _read_messages(client, cursor, own, settings.timezone, changes,
-                                      timedelta(minutes=settings.safety_lag_minutes))
-            _carry_watermarks(client, cursor)
+            skipped += _read_messages(client, cursor, own, settings.timezone, changes, overlap)
+            _carry_watermarks(client, cursor, overlap)
         for ds in watermarked:
-            skipped += _read_watermark(client, ds, cursor, own, settings.timezone, changes)
+            skipped += _read_watermark(client, ds, cursor, own, settings.timezone, changes, overlap)
         if mode == "watermark":
             cursor.messages = None
     except ApiError as exc:

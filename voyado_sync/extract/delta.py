@@ -52,12 +52,15 @@ class DeltaCursor:
     # Messages already handled whose createdAt lies within the re-read window before ``messages``: a
     # message that becomes visible late, behind newer ones, is still found, and none is handled twice.
     recent: list[Mark] = field(default_factory=list)
+    recent_docs: dict[str, list[Mark]] = field(default_factory=dict)  # the same per watermarked dataset
 
     def to_json(self) -> str:
         return json.dumps({"messages": self.messages.as_list() if self.messages else None,
                            "watermarks": {k: v.as_list() for k, v in sorted(self.watermarks.items())},
                            "mode": self.mode, "checked_at": self.checked_at,
-                           "recent": [m.as_list() for m in self.recent]}, sort_keys=True)
+                           "recent": [m.as_list() for m in self.recent],
+                           "recent_docs": {k: [m.as_list() for m in v] for k, v in sorted(self.recent_docs.items())}},
+                          sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> "DeltaCursor":
@@ -69,7 +72,8 @@ class DeltaCursor:
             msgs = data.get("messages")
             return cls(Mark(*msgs) if msgs else None,
                        {k: Mark(*v) for k, v in (data.get("watermarks") or {}).items() if k in DATASETS},
-                       data.get("mode"), data.get("checked_at"), [Mark(*m) for m in data.get("recent") or []])
+                       data.get("mode"), data.get("checked_at"), [Mark(*m) for m in data.get("recent") or []],
+                       {k: [Mark(*m) for m in v] for k, v in (data.get("recent_docs") or {}).items() if k in DATASETS})
         except (ValueError, TypeError, AttributeError):
             return cls()
 

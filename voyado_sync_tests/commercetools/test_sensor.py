@@ -143,3 +143,21 @@ def test_a_message_visible_late_within_the_safety_lag_is_still_found_once(ct, re
     app.clock = lambda: at - timedelta(minutes=10)
     app.update("orders", orders[2]["id"], {"orderState": "Confirmed"})
     assert not tick(resources, third.cursor).run_requests
+
+
+def test_watermarks_also_find_a_late_change_once(ct, resources):
+    app, _ = ct
+    day = past_day(3)
+    orders, _ = seed(app, day)
+    app.set_messages_enabled(False)
+    first = tick(resources, None)
+    app.update("orders", orders[0]["id"], {"orderState": "Confirmed"})
+    second = tick(resources, first.cursor)
+    assert json.loads(second.cursor)["mode"] == "watermark" and planned(second) == {day: {"orders"}}
+    mark = json.loads(second.cursor)["watermarks"]["orders"][0]
+    at = datetime.fromisoformat(mark.replace("Z", "+00:00")) - timedelta(minutes=2)
+    app.clock = lambda: at   # committed earlier, visible only now
+    app.update("orders", orders[1]["id"], {"orderState": "Confirmed"})
+    third = tick(resources, second.cursor)
+    assert planned(third) == {day: {"orders"}} and json.loads(third.cursor)["watermarks"]["orders"][0] == mark
+    assert not tick(resources, third.cursor).run_requests
