@@ -51,19 +51,24 @@ def latest_documents(store: PartitionStore, dataset: str, keys: list[str] | None
 
 
 def contact_lookups(store: PartitionStore, partition_key: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Customer id → Voyado contact id and email → Voyado contact id from identity resolution."""
-    frame = store.read("identity/contact_map", [partition_key])
+    """Customer id → Voyado contact id and email → Voyado contact id from identity resolution: the
+    partition's contact map (profile → the contact that wins) joined with its profiles' customer ids and
+    golden email."""
+    cmap = store.read("identity/contact_map", [partition_key])
+    profiles = store.read("identity/profiles", [partition_key])
     by_customer: dict[str, str] = {}
     by_email: dict[str, str] = {}
-    if frame.empty:
+    if cmap.empty or profiles.empty or "voyado_contact_id" not in cmap or "profile_id" not in profiles:
         return by_customer, by_email
-    for row in frame.itertuples(index=False):
-        contact = getattr(row, "voyado_contact_id", None)
-        if not isinstance(contact, str) or not contact:
+    contact_of = {p: c for p, c in zip(cmap["profile_id"], cmap["voyado_contact_id"]) if isinstance(c, str) and c}
+    for row in profiles.itertuples(index=False):
+        contact = contact_of.get(row.profile_id)
+        if not contact:
             continue
-        customer = getattr(row, "ct_customer_id", None)
-        if isinstance(customer, str) and customer:
-            by_customer[customer] = contact
+        customers = getattr(row, "ct_customer_ids", None)
+        for customer in customers if customers is not None and not isinstance(customers, str) else ():
+            if isinstance(customer, str) and customer:
+                by_customer[customer] = contact
         email = getattr(row, "email", None)
         if isinstance(email, str) and email:
             by_email[email] = contact

@@ -63,6 +63,10 @@ def test_two_days_merge_with_alias_metadata_and_hashed_samples(env):
     assert sorted(ann["phones"]) == ["+46701234567", "+46709990000"]
     cmap = store.read("identity/contact_map", [day2]).set_index("profile_id")
     assert cmap.loc[ann["profile_id"], "status"] == "existing"
+    # What receipts, loyalty and campaigns look up from these two assets.
+    from voyado_sync.defs.receipts import contact_lookups
+
+    assert contact_lookups(store, day2) == ({"c1": "v5"}, {"ann@mail.se": "v5"})
     # Metadata carries hashes only.
     text = json.dumps(meta, default=str)
     assert not find_pii(text) and "0701234567" not in text and "+46701234567" not in text

@@ -79,6 +79,14 @@ def _stage(store: PartitionStore, day: str, contacts: list[dict]) -> None:
                                                             "raw": [json.dumps(c) for c in contacts]}))
 
 
+def _identity(store: PartitionStore, day: str, customer: str, contact: str) -> None:
+    """identity/profiles and identity/contact_map as the identity asset writes them, for one profile."""
+    store.write_frame("identity/profiles", day, pd.DataFrame({"profile_id": ["P1"], "ct_customer_ids": [[customer]],
+                                                              "email": ["member@example.com"]}))
+    store.write_frame("identity/contact_map", day, pd.DataFrame({"profile_id": ["P1"], "voyado_contact_id": [contact],
+                                                                 "status": ["existing"]}))
+
+
 def _run(day, resources, instance):
     result = dg.materialize([customer_fields_writeback], partition_key=day, resources=resources, instance=instance,
                             raise_on_error=False)
@@ -190,8 +198,7 @@ def test_points_redeemed_at_checkout_reach_voyado_and_the_balance_comes_back(tmp
              "paymentState": "Paid", "createdAt": f"{NEXT_DAY}T10:00:00.000Z",
              "custom": {"type": {"typeId": "type", "id": "t"}, "fields": {"loyaltyPointsRedeemed": 200}}}
     store.write_frame("commercetools/orders", NEXT_DAY, pd.DataFrame({"id": [order["id"]], "raw": [json.dumps(order)]}))
-    store.write_frame("identity/contact_map", NEXT_DAY,
-                      pd.DataFrame({"ct_customer_id": [customer], "voyado_contact_id": [member["id"]]}))
+    _identity(store, NEXT_DAY, customer, member["id"])
     with dg.instance_for_test() as instance:
         _run(DAY, resources, instance)
         assert _customer(app, customer)["custom"]["fields"]["voyadoPointBalance"] == member["loyalty"]["points"]
@@ -216,8 +223,7 @@ def test_points_redeemed_at_checkout_reach_voyado_and_the_balance_comes_back(tmp
         cancelled = dict(order, version=3, orderState="Cancelled", lastModifiedAt=f"{later}T08:00:00.000Z")
         store.write_frame("commercetools/orders", later,
                           pd.DataFrame({"id": [order["id"]], "raw": [json.dumps(cancelled)]}))
-        store.write_frame("identity/contact_map", later,
-                          pd.DataFrame({"ct_customer_id": [customer], "voyado_contact_id": [member["id"]]}))
+        _identity(store, later, customer, member["id"])
         for _ in range(2):
             undone = dg.materialize([point_transactions_payload, point_transactions_sync, customer_fields_writeback],
                                     partition_key=later, resources=resources, instance=instance, raise_on_error=False)
