@@ -385,6 +385,7 @@ def _types(rng: random.Random, clock: Clock, cat: Catalog) -> None:
         ("type-order-info", "order-info", "Order information", ["order"], [
             field_def("salesChannel", "Sales channel", {"name": "String"}, True),
             field_def("giftMessage", "Gift message", {"name": "String"}, True),
+            field_def("loyaltyPointsRedeemed", "Loyalty points redeemed", {"name": "Number"}),
         ]),
         ("type-line-gift", "line-item-gift", "Gift wrapping on line items", ["line-item"], [
             field_def("giftWrap", "Gift wrap", {"name": "Boolean"}),
