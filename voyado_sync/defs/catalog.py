@@ -16,7 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from voyado_sync import jsonutil
-from voyado_sync.defs.receipts import latest_documents, mapping_config, unmapped_reason
+from voyado_sync.defs.receipts import latest_documents, mapping_config, unmapped_payload, unmapped_reason
 from voyado_sync.mapping.catalog import catalog
 from voyado_sync.mapping.models import loads
 from voyado_sync.partitions import daily_partitions
@@ -69,8 +69,8 @@ def catalog_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
         if row.status in ("line", "remove"):
             items.append(SyncItem(row.key, ENDPOINT, loads(row.payload), partition_key, PAYLOAD_DATASET))
         elif row.status == "rejected":
-            items.append(SyncItem(row.key, ENDPOINT, {"unmapped": "product", "sourceId": row.product_id,
-                                                      "reason": row.reason}, partition_key, PAYLOAD_DATASET))
+            items.append(SyncItem(row.key, ENDPOINT, unmapped_payload("product", row.product_id, row.reason),
+                                  partition_key, PAYLOAD_DATASET))
     return items
 
 

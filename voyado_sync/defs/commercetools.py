@@ -340,7 +340,7 @@ def _read_messages(client: CommercetoolsClient, cursor: delta.DeltaCursor, own: 
         return client.messages(where=[where], vars=variables)["results"]
 
     def handle(docs: list[dict[str, Any]]) -> int:
-        found, _, own_skipped = delta.changes_from_messages(docs, own, tz)
+        found, own_skipped = delta.changes_from_messages(docs, own, tz)
         delta.merge(changes, found)
         return own_skipped
 
@@ -415,7 +415,7 @@ def _read_watermark(client: CommercetoolsClient, ds: Dataset, cursor: delta.Delt
                             limit=500, with_total=False)["results"]
 
     def handle(docs: list[dict[str, Any]]) -> int:
-        found, _, own_skipped = delta.changes_from_documents(ds.name, docs, own, tz)
+        found, own_skipped = delta.changes_from_documents(ds.name, docs, own, tz)
         delta.merge(changes, found)
         return own_skipped
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from voyado_sync.clients.commercetools import CommercetoolsClient
 from voyado_sync.clients.http import ApiError, NotFoundError
-from voyado_sync.defs.receipts import contact_lookups, latest_documents, mapping_config, unmapped_reason
+from voyado_sync.defs.receipts import (contact_lookups, latest_documents, mapping_config, unmapped_payload,
+                                      unmapped_reason)
 from voyado_sync.mapping.config import WritebackRule
 from voyado_sync.mapping.customer_fields import customer_targets, missing_definitions, type_draft
 from voyado_sync.partitions import daily_partitions
@@ -111,8 +112,8 @@ def writeback_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
         if row.status == "update":
             items.append(SyncItem(row.key, ENDPOINT, json.loads(row.payload), partition_key, DATASET))
         elif row.status == "rejected":
-            items.append(SyncItem(row.key, ENDPOINT, {"unmapped": "contact", "sourceId": row.contact_id,
-                                                      "reason": row.reason}, partition_key, DATASET))
+            items.append(SyncItem(row.key, ENDPOINT, unmapped_payload("contact", row.contact_id, row.reason),
+                                  partition_key, DATASET))
     return items
 
 

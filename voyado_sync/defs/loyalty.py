@@ -8,7 +8,8 @@ import json
 import dagster as dg
 import pandas as pd
 
-from voyado_sync.defs.receipts import contact_lookups, latest_documents, mapping_config, unmapped_reason
+from voyado_sync.defs.receipts import (contact_lookups, latest_documents, mapping_config, unmapped_payload,
+                                      unmapped_reason)
 from voyado_sync.mapping.loyalty import point_transactions
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
@@ -71,8 +72,7 @@ def point_transactions_sync(context: dg.AssetExecutionContext, config: PushConfi
     frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
     items = [] if frame.empty else [
         SyncItem(r.key, ENDPOINT, json.loads(r.payload) if r.status == "send" else
-                 {"unmapped": "points", "sourceId": r.order_id, "reason": r.reason}, context.partition_key,
-                 PAYLOAD_DATASET)
+                 unmapped_payload("points", r.order_id, r.reason), context.partition_key, PAYLOAD_DATASET)
         for r in frame.itertuples(index=False) if r.status in ("send", "rejected")]
     return run_push(context, items, ENDPOINT, engage=engage, state_db=state_db, dry_run=config.dry_run,
                     local_validate=unmapped_reason)

@@ -171,9 +171,15 @@ def receipt_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
         if row.status == "receipt":
             items.append(SyncItem(row.unique_receipt_id, ENDPOINT, loads(row.payload), partition_key, PAYLOAD_DATASET))
         elif row.status == "rejected":
-            items.append(SyncItem(row.key, ENDPOINT, {"unmapped": row.kind, "sourceId": row.source_id,
-                                                  "reason": row.reason}, partition_key, PAYLOAD_DATASET))
+            items.append(SyncItem(row.key, ENDPOINT, unmapped_payload(row.kind, row.source_id, row.reason),
+                                  partition_key, PAYLOAD_DATASET))
     return items
+
+
+def unmapped_payload(kind: Any, source_id: Any, reason: Any) -> dict[str, Any]:
+    """The item a push asset sends for a document it could not map: local validation (`unmapped_reason`)
+    turns it into a dead letter with the reason, so it never reaches the network."""
+    return {"unmapped": kind, "sourceId": source_id, "reason": reason}
 
 
 def unmapped_reason(payload: Any) -> str | None:

@@ -105,16 +105,15 @@ def is_own(doc: Mapping[str, Any], own_client_id: str | None) -> bool:
 
 
 def changes_from_messages(messages: Iterable[Mapping[str, Any]], own_client_id: str | None, tz: str,
-                          ) -> tuple[Changes, Mark | None, int]:
-    """Changed partitions from Messages; returns (changes, mark of the last message seen, own skipped)."""
+                          ) -> tuple[Changes, int]:
+    """Changed partitions from Messages; returns (changes, own write-backs skipped). The caller keeps
+    the cursor (it also re-reads a window before it)."""
     changes: Changes = {}
-    last: Mark | None = None
     skipped = 0
     for msg in messages:
         created, msg_id = msg.get("createdAt"), msg.get("id")
         if not isinstance(created, str) or not isinstance(msg_id, str):
             continue
-        last = Mark(created, msg_id)
         if is_own(msg, own_client_id):
             skipped += 1
             continue
@@ -128,20 +127,18 @@ def changes_from_messages(messages: Iterable[Mapping[str, Any]], own_client_id: 
             changes.setdefault(key, set()).add(ERASURE)
         elif ds is not None and ds.delta == "messages":
             changes.setdefault(key, set()).add(ds.name)
-    return changes, last, skipped
+    return changes, skipped
 
 
 def changes_from_documents(dataset: str, docs: Iterable[Mapping[str, Any]], own_client_id: str | None, tz: str,
-                           ) -> tuple[Changes, Mark | None, int]:
-    """Changed partitions from documents returned by a watermark query (sorted lastModifiedAt, id)."""
+                           ) -> tuple[Changes, int]:
+    """Changed partitions from documents returned by a watermark query; returns (changes, own skipped)."""
     changes: Changes = {}
-    last: Mark | None = None
     skipped = 0
     for doc in docs:
         lm, doc_id = doc.get("lastModifiedAt"), doc.get("id")
         if not isinstance(lm, str) or not isinstance(doc_id, str):
             continue
-        last = Mark(lm, doc_id)
         if is_own(doc, own_client_id):
             skipped += 1
             continue
@@ -149,7 +146,7 @@ def changes_from_documents(dataset: str, docs: Iterable[Mapping[str, Any]], own_
             changes.setdefault(partition_key_of(parse_ts(lm), tz), set()).add(dataset)
         except ValueError:
             continue
-    return changes, last, skipped
+    return changes, skipped
 
 
 def merge(into: Changes, more: Changes) -> Changes:
