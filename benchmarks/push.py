@@ -74,7 +74,7 @@ def main() -> int:
 
     from voyado_sync.clients.http import RetryPolicy
     from voyado_sync.state.db import get_engine
-    from voyado_sync.sync.clients import engage_client
+    from voyado_sync.resources.voyado import EngageResource
     from voyado_sync.sync.endpoints import ReceiptsEndpoint
     from voyado_sync.sync.engine import SyncEngine
     from voyado_sync.sync.models import SyncItem
@@ -105,13 +105,14 @@ def main() -> int:
         items = [SyncItem(f"bench-{i:07d}", "receipts", receipt(i), "2025-03-01", "voyado/receipts_payload")
                  for i in range(args.n)]
         budget = RateBudget(state, API_KEY, args.budget or args.rate_limit, args.concurrency)
-        client = engage_client(url, API_KEY, max_concurrency=args.concurrency)
+        resource = EngageResource(base_url=url, api_key=API_KEY, max_concurrency=args.concurrency)
+        client = resource.push_client()  # the client the push assets use
         engine = SyncEngine(state, budget, f"bench-{uuid.uuid4().hex[:8]}", "2025-03-01",
                             retry=RetryPolicy(max_attempts=12, max_total_seconds=120, initial_backoff=0.05, max_backoff=1.0))
         t0 = time.perf_counter()
         report = engine.push(items, ReceiptsEndpoint(client))
         wall = time.perf_counter() - t0
-        client.close()
+        resource.close()
 
         log = httpx.get(f"{url}/__admin/requests", timeout=60).json()["results"]
         log = [r for r in log if r["path"].startswith("/api/")]

@@ -13,15 +13,16 @@ Facts it relies on (shared/reference/commercetools-api.md):
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 import httpx
 
-from voyado_sync.clients.http import (USER_AGENT, ApiError, AuthError, ConflictError, RetryPolicy,
+from voyado_sync.clients.http import (SINGLE_ATTEMPT, USER_AGENT, ApiError, AuthError, ConflictError, RetryPolicy,
                                       TransientError, decode_json, send)
 
 MAX_PAGE_SIZE = 500
@@ -78,6 +79,14 @@ class _Token:
     refresh_at: float  # time.monotonic() after which we fetch a new one
 
 
+@dataclass
+class _Auth:
+    """The token a client and its views share (one token per API client, reused until shortly before expiry)."""
+
+    token: _Token | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class CommercetoolsClient:
     """One project, one API client. Thread-safe: the token is shared, requests run on a pooled httpx.Client."""
 
@@ -99,8 +108,7 @@ class CommercetoolsClient:
         self.scopes = " ".join(scopes.split())
         self.retry = retry
         self.stats = RequestStats()
-        self._token: _Token | None = None
-        self._token_lock = threading.Lock()
+        self._auth = _Auth()
         self._stats_lock = threading.Lock()
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -115,6 +123,13 @@ class CommercetoolsClient:
     # --- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()
+
+    def single_attempt(self) -> "CommercetoolsClient":
+        """This client as the sync engine uses it: one attempt per call (the engine retries within its rate
+        budget), sharing the token, connection pool and stats. Closing the original closes both."""
+        view = copy.copy(self)
+        view.retry = SINGLE_ATTEMPT
+        return view
 
     def __enter__(self) -> "CommercetoolsClient":
         return self
@@ -157,10 +172,10 @@ class CommercetoolsClient:
 
     def _bearer(self, stale: str | None = None) -> str:
         """A valid token; ``stale`` forces a refresh unless another thread already replaced that token."""
-        with self._token_lock:
-            tok = self._token
+        with self._auth.lock:
+            tok = self._auth.token
             if tok is None or time.monotonic() >= tok.refresh_at or (stale is not None and tok.value == stale):
-                self._token = tok = self._fetch_token()
+                self._auth.token = tok = self._fetch_token()
             return tok.value
 
     # --- plumbing --------------------------------------------------------------------------------

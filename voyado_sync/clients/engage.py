@@ -16,6 +16,7 @@ consents, contact delete).
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,8 +28,8 @@ from urllib.parse import quote
 import httpx
 
 from voyado_sync import jsonutil
-from voyado_sync.clients.http import (USER_AGENT, ApiError, AuthError, NotFoundError, RetryPolicy, TransientError,
-                                      ValidationError, decode_json, send)
+from voyado_sync.clients.http import (SINGLE_ATTEMPT, USER_AGENT, ApiError, AuthError, NotFoundError, RetryPolicy,
+                                      TransientError, ValidationError, decode_json, send)
 
 DEFAULT_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=60.0, initial_backoff=0.2, max_backoff=10.0)
 MAX_BULK_CONTACTS = 4000
@@ -130,6 +131,15 @@ class VoyadoHttp:
 
     def close(self) -> None:
         self._http.close()
+
+    def single_attempt(self):  # noqa: ANN201 - returns the subclass
+        """This client as the sync engine uses it: one attempt per call and no client-side pacing (the
+        engine retries and paces every attempt through the key's shared rate budget), on the same
+        connection pool and stats. Closing the original closes both."""
+        view = copy.copy(self)
+        view.retry = SINGLE_ATTEMPT
+        view._pacer = None
+        return view
 
     def __enter__(self):  # noqa: ANN204 - returns the subclass
         return self

@@ -164,6 +164,11 @@ class RetryPolicy:
         return retrying(fn)
 
 
+# For callers that own the retrying themselves (the sync engine: every attempt draws from the API key's
+# shared budget, is counted in the ledger, and an at-most-once write is never repeated by a lower layer).
+SINGLE_ATTEMPT = RetryPolicy(max_attempts=1, max_total_seconds=0.0)
+
+
 def send(client: httpx.Client, method: str, url: str, *, code_of: Callable[[Any], str | None],
          **kwargs: Any) -> httpx.Response:
     """One attempt: returns a 2xx response or raises the typed error (transport errors → transient)."""

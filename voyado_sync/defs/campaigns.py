@@ -10,20 +10,18 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from voyado_sync.defs.contacts import merge_metadata
-from voyado_sync.defs.receipts import contact_lookups, latest_documents, mapping_config
+from voyado_sync.lookups.config import mapping_config
+from voyado_sync.lookups.contacts import read_contact_lookup
+from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.campaigns import CampaignDay, campaign_events
 from voyado_sync.mapping.customer_fields import tier_of
 from voyado_sync.mapping.receipts import not_a_sale
-from voyado_sync.partitions import daily_partitions, partition_window_utc
-from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
-from voyado_sync.resources.voyado import EngageResource
+from voyado_sync.partitions import partition_window_utc
+from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, json_column, push_assets
 from voyado_sync.storage import PartitionStore
-from voyado_sync.sync.dagster_push import PushConfig, run_push
-from voyado_sync.sync.models import SyncItem
+from voyado_sync.sync.endpoints import Api
+from voyado_sync.sync.models import SyncItem, SyncReport
 
-PAYLOAD_KEY = dg.AssetKey(["voyado", "campaign_payload"])
-SYNC_KEY = dg.AssetKey(["voyado", "campaign_sync"])
 PAYLOAD_DATASET = "voyado/campaign_payload"
 ENDPOINTS = ("triggers", "carts", "stock_levels")
 
@@ -67,43 +65,33 @@ def campaign_day(store: PartitionStore, key: str) -> CampaignDay:
                 previous_tiers[cid] = tier
             elif part == key:
                 today.append(doc)
-    contact_of = {ext: cid for cid, doc in contacts.items()
-                  if (ext := (doc.get("attributes") or {}).get("externalId"))}
-    contact_of.update(contact_lookups(store, key)[0])
     buyers, history_start = _earlier_buyers(store, key)
     return CampaignDay(
         orders=latest_documents(store, "commercetools/orders", [key]), earlier_buyers=buyers,
         history_start=history_start, customers_created=_created(store),
         carts=latest_documents(store, "commercetools/carts", [key]),
         inventory=latest_documents(store, "commercetools/inventory", [key]),
-        contacts_today=today, previous_tiers=previous_tiers, contacts=contacts, contact_of_customer=contact_of,
+        contacts_today=today, previous_tiers=previous_tiers, contacts=contacts,
+        contact_of_customer=dict(read_contact_lookup(store, key).by_customer),
         channel_ids={c["key"]: c["id"] for c in latest_documents(store, "commercetools/channels") if c.get("key")})
 
 
 def campaign_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["kind", "key", "endpoint", "status", "reason", "contact_id", "payload"])
-    frame["payload"] = [json.dumps(p, sort_keys=True) if p is not None else None for p in frame["payload"]]
+    frame["payload"] = json_column(frame["payload"])
     return frame
 
 
-@dg.asset(
-    key=PAYLOAD_KEY, group_name="voyado", kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
-    deps=[dg.AssetKey(["commercetools", n]) for n in ("orders", "carts", "inventory", "customers", "channels")]
-    + [dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"])],
-    description="What the day's behaviour should set off in Voyado: first-purchase and tier-change triggers, "
-                "tracked carts (emptied once ordered), stock levels for back-in-stock; each held back with "
-                "the reason when the contact has not given marketing consent.",
-)
-def campaign_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    store = partition_store.store()
+def build_payload(step: Step) -> Built:
+    """What the day's behaviour should set off in Voyado: first-purchase and tier-change triggers, tracked
+    carts (emptied once ordered), stock levels for back-in-stock; each held back with the reason when the
+    contact has not given marketing consent."""
     rules = mapping_config().rules
-    frame = campaign_frame(campaign_events(campaign_day(store, context.partition_key), rules.campaigns, rules.sale,
+    frame = campaign_frame(campaign_events(campaign_day(step.store, step.partition_key), rules.campaigns, rules.sale,
                                            rules.writeback))
-    store.write_frame(PAYLOAD_DATASET, context.partition_key, frame)
     counts = frame.groupby(["kind", "status"]).size()
     held = frame[frame["status"] == "held"]
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+    return Built(frame, metadata={
         "events": dg.MetadataValue.json({f"{k}/{s}": int(v) for (k, s), v in counts.items()}),
         "held_reasons": dg.MetadataValue.json({str(k): int(v) for k, v in held["reason"].value_counts().items()}),
         "suppressed": dg.MetadataValue.int(int(held["reason"].str.startswith("marketing suppressed").sum())),
@@ -112,28 +100,25 @@ def campaign_payload(context: dg.AssetExecutionContext, partition_store: Partiti
     })
 
 
-@dg.asset(
-    key=SYNC_KEY, group_name="voyado", kinds={"voyado"}, partitions_def=daily_partitions, pool="voyado_api",
-    deps=[PAYLOAD_KEY, dg.AssetKey(["voyado", "contacts_sync"])],
-    description="Fires the day's custom triggers (at most once per event key), tracks carts and publishes "
-                "stock levels in Voyado Engage through the sync engine.",
-)
-def campaign_sync(context: dg.AssetExecutionContext, config: PushConfig, engage: EngageResource,
-                  state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
+def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
+    """Fires the day's custom triggers (at most once per event key), tracks carts and publishes stock levels
+    in Voyado Engage through the sync engine."""
     sendable = frame[frame["status"] == "send"] if not frame.empty else frame
-    results = []
-    for endpoint in ENDPOINTS:
-        rows = sendable[sendable["endpoint"] == endpoint] if not sendable.empty else sendable
-        items = [SyncItem(r.key, endpoint, json.loads(r.payload), context.partition_key, PAYLOAD_DATASET)
-                 for r in rows.itertuples(index=False)]
-        if items:
-            pushed = run_push(context, items, endpoint, engage=engage, state_db=state_db, dry_run=config.dry_run)
-            results.append(pushed)
-            context.log.info(f"{endpoint}: {len(items)} item(s)")
-    metadata = merge_metadata(results) if results else {"dagster/row_count": dg.MetadataValue.int(0)}
-    metadata.pop("endpoint", None)
-    for endpoint in ENDPOINTS:
-        metadata[f"items/{endpoint}"] = dg.MetadataValue.int(
-            int((sendable["endpoint"] == endpoint).sum()) if not sendable.empty else 0)
-    return dg.MaterializeResult(metadata=metadata)
+    return [Batch(endpoint, [SyncItem(r.key, endpoint, json.loads(r.payload), step.partition_key, PAYLOAD_DATASET)
+                             for r in sendable.itertuples(index=False) if r.endpoint == endpoint])
+            for endpoint in ENDPOINTS]
+
+
+def items_per_endpoint(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict[str, Any], list]:
+    return {f"items/{p.endpoint}": dg.MetadataValue.int(p.total) for p in report.parts}, []
+
+
+SPEC = PushSpec(
+    key=("voyado", "campaign_sync"), api=Api.ENGAGE, dataset=PAYLOAD_DATASET, plan=plan,
+    summarize=items_per_endpoint, deps=[dg.AssetKey(["voyado", "contacts_sync"])],
+    payload=PayloadSpec(build_payload, deps=[
+        *(dg.AssetKey(["commercetools", n]) for n in ("orders", "carts", "inventory", "customers", "channels")),
+        dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"])]),
+)
+
+campaign_payload, campaign_sync = push_assets(SPEC)

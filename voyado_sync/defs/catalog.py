@@ -7,7 +7,8 @@ valid now. A rerun or a backfill of an old day therefore re-sends nothing unless
 since (the ledger skips unchanged lines by hash). Lines travel as incremental imports, never as a full
 replace, so a snapshot that misses products (a source partition not extracted yet) cannot delete them
 from Elevate; an unpublished product, or one the erasure events say was deleted, is removed with an
-explicit ``remove`` line."""
+explicit ``remove`` line. Without Elevate (VOYADO_ELEVATE_URL unset) the payload is still built and the
+push records what is pending."""
 
 from datetime import datetime, timezone
 from typing import Any
@@ -16,22 +17,20 @@ import dagster as dg
 import pandas as pd
 
 from voyado_sync import jsonutil
-from voyado_sync.defs.receipts import latest_documents, mapping_config, unmapped_payload, unmapped_reason
+from voyado_sync.lookups.config import mapping_config
+from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.catalog import catalog
 from voyado_sync.mapping.models import loads
-from voyado_sync.partitions import daily_partitions
-from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
-from voyado_sync.resources.voyado import ElevateResource
+from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets, unmapped_payload
 from voyado_sync.storage import PartitionStore
-from voyado_sync.sync.dagster_push import PushConfig, run_push
+from voyado_sync.sync.endpoints import Api
 from voyado_sync.sync.models import SyncItem
 
-PAYLOAD_KEY = dg.AssetKey(["voyado", "catalog_payload"])
-SYNC_KEY = dg.AssetKey(["voyado", "catalog_sync"])
 PAYLOAD_DATASET = "voyado/catalog_payload"
 ENDPOINT = "elevate_catalog_updates"
 SOURCES = ("product_projections", "categories", "inventory", "channels")
 ERASURES = "commercetools/erasure_events"
+PRODUCTS_MAPPED = "products_mapped"
 
 
 def deleted_products(store: PartitionStore) -> dict[str, str | None]:
@@ -74,30 +73,21 @@ def catalog_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
     return items
 
 
-@dg.asset(
-    key=PAYLOAD_KEY, group_name="voyado", kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
-    deps=[dg.AssetKey(["commercetools", name]) for name in SOURCES] + [dg.AssetKey(ERASURES.split("/"))],
-    check_specs=[dg.AssetCheckSpec(
-        "products_mapped", asset=PAYLOAD_KEY,
-        description="Every published product became a catalog line; a rejected one (unreadable price, a SKU "
-                    "or product key another product already carries) is listed with its reason.")],
-    description="Voyado Elevate catalog lines (one product group per Commercetools product: localized texts, "
-                "category path, per-market prices and stock, primary image) for the current catalog.",
-)
-def catalog_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    store = partition_store.store()
+def build_payload(step: Step) -> Built:
+    """Voyado Elevate catalog lines (one product group per Commercetools product: localized texts, category
+    path, per-market prices and stock, primary image) for the current catalog."""
+    store = step.store
     documents = {name: latest_documents(store, f"commercetools/{name}") for name in SOURCES}
     frame, warnings = catalog_frame(datetime.now(timezone.utc), documents, deleted_products(store))
-    store.write_frame(PAYLOAD_DATASET, context.partition_key, frame)
     for w in warnings:
-        context.log.warning(w)
+        step.context.log.warning(w)
     counts = frame["status"].value_counts()
     rejected = frame[frame["status"] == "rejected"]
     reasons = frame.loc[frame["status"] != "line", "reason"].str.split(":").str[0].value_counts()
     preview = frame[["product_group", "status", "variants", "markets", "reason"]].head(10)
-    return dg.MaterializeResult(
+    return Built(
+        frame,
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(len(frame)),
             "lines": dg.MetadataValue.int(int(counts.get("line", 0))),
             "removals": dg.MetadataValue.int(int(counts.get("remove", 0))),
             "rejected": dg.MetadataValue.int(int(counts.get("rejected", 0))),
@@ -109,27 +99,28 @@ def catalog_payload(context: dg.AssetExecutionContext, partition_store: Partitio
             "source_documents": dg.MetadataValue.json({k: len(v) for k, v in documents.items()}),
             "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(frame) else "(empty)"),
         },
-        check_results=[dg.AssetCheckResult(
-            check_name="products_mapped", passed=rejected.empty, severity=dg.AssetCheckSeverity.WARN,
+        checks=[dg.AssetCheckResult(
+            check_name=PRODUCTS_MAPPED, passed=rejected.empty, severity=dg.AssetCheckSeverity.WARN,
             metadata={"rejected": dg.MetadataValue.int(len(rejected)),
                       "sample": dg.MetadataValue.json(rejected[["product_id", "reason"]].head(10).to_dict("records"))})],
     )
 
 
-@dg.asset(
-    key=SYNC_KEY, group_name="voyado", kinds={"voyado"}, partitions_def=daily_partitions, pool="elevate_api",
-    deps=[PAYLOAD_KEY],
-    description="Sends the catalog lines that changed since the last successful import to Voyado Elevate "
-                "(incremental imports through the sync engine: ledger, dead letters per refused line).",
+def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
+    """Sends the catalog lines that changed since the last successful import to Voyado Elevate (incremental
+    imports through the sync engine: ledger, dead letters per refused line)."""
+    return [Batch(ENDPOINT, catalog_items(frame, step.partition_key))]
+
+
+SPEC = PushSpec(
+    key=("voyado", "catalog_sync"), api=Api.ELEVATE, dataset=PAYLOAD_DATASET, plan=plan,
+    payload=PayloadSpec(
+        build_payload,
+        deps=[dg.AssetKey(["commercetools", name]) for name in SOURCES] + [dg.AssetKey(ERASURES.split("/"))],
+        checks=[dg.AssetCheckSpec(
+            PRODUCTS_MAPPED, asset=dg.AssetKey(PAYLOAD_DATASET.split("/")),
+            description="Every published product became a catalog line; a rejected one (unreadable price, a SKU "
+                        "or product key another product already carries) is listed with its reason.")]),
 )
-def catalog_sync(context: dg.AssetExecutionContext, config: PushConfig, elevate: ElevateResource,
-                 state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
-    items = catalog_items(frame, context.partition_key)
-    if not elevate.enabled:
-        context.log.warning("Voyado Elevate is not configured (VOYADO_ELEVATE_URL unset): catalog not pushed")
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": dg.MetadataValue.int(0), "pending_lines": dg.MetadataValue.int(len(items)),
-            "skipped": dg.MetadataValue.text("Voyado Elevate is not configured (VOYADO_ELEVATE_URL unset)")})
-    return run_push(context, items, ENDPOINT, elevate=elevate, state_db=state_db, dry_run=config.dry_run,
-                    local_validate=unmapped_reason)
+
+catalog_payload, catalog_sync = push_assets(SPEC)

@@ -9,16 +9,13 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from voyado_sync.defs.receipts import latest_documents, mapping_config
+from voyado_sync.lookups.config import mapping_config
+from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.contacts import contact_request
-from voyado_sync.partitions import daily_partitions
-from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
-from voyado_sync.resources.voyado import EngageResource
-from voyado_sync.sync.dagster_push import PushConfig, run_push
-from voyado_sync.sync.models import SyncItem
+from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets
+from voyado_sync.sync.endpoints import Api
+from voyado_sync.sync.models import Outcome, SyncItem, SyncReport
 
-PAYLOAD_KEY = dg.AssetKey(["voyado", "contacts_payload"])
-SYNC_KEY = dg.AssetKey(["voyado", "contacts_sync"])
 PAYLOAD_DATASET = "voyado/contacts_payload"
 # key + payload (the exact SyncItem payload) follow the convention replay reads dead letters' payloads by.
 COLUMNS = ["profile_id", "key", "action", "contact_id", "body", "params", "payload"]
@@ -60,21 +57,14 @@ def contact_requests(profiles: pd.DataFrame, stored: dict[str, dict[str, Any]]) 
     return pd.DataFrame.from_records(rows, columns=COLUMNS)
 
 
-@dg.asset(
-    key=PAYLOAD_KEY, group_name="voyado", kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
-    deps=[dg.AssetKey(["identity", "profiles"]), dg.AssetKey(["voyado", "contacts"])],
-    description="Contact creates (registered customers without a Voyado contact) and PATCH diffs (only "
-                "changed fields, never blanking a stored value) for the profiles touched in the partition.",
-)
-def contacts_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    store = partition_store.store()
-    profiles = store.read("identity/profiles", [context.partition_key])
-    stored = {doc["id"]: doc for doc in latest_documents(store, "voyado/contacts")}
+def build_payload(step: Step) -> Built:
+    """Contact creates (registered customers without a Voyado contact) and PATCH diffs (only changed
+    fields, never blanking a stored value) for the profiles touched in the partition."""
+    profiles = step.store.read("identity/profiles", [step.partition_key])
+    stored = {doc["id"]: doc for doc in latest_documents(step.store, "voyado/contacts")}
     frame = contact_requests(profiles, stored)
-    store.write_frame(PAYLOAD_DATASET, context.partition_key, frame)
     actions = frame["action"].value_counts() if not frame.empty else pd.Series(dtype=int)
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+    return Built(frame, metadata={
         "profiles": dg.MetadataValue.int(len(profiles)),
         "creates": dg.MetadataValue.int(int(actions.get("create", 0))),
         "updates": dg.MetadataValue.int(int(actions.get("update", 0))),
@@ -90,31 +80,11 @@ def bulk_min() -> int:
     return int(os.environ.get("VOYADO_CONTACTS_BULK_MIN", "200"))
 
 
-def merge_metadata(results: list[dg.MaterializeResult]) -> dict[str, Any]:
-    """Sum the numeric metadata of several pushes (one per endpoint or store), keep the rest of the last."""
-    merged: dict[str, Any] = {}
-    for result in results:
-        for name, value in (result.metadata or {}).items():
-            raw = getattr(value, "value", value)
-            prev = merged.get(name)
-            prev_raw = getattr(prev, "value", prev)
-            if isinstance(raw, int) and not isinstance(raw, bool) and isinstance(prev_raw, int):
-                merged[name] = dg.MetadataValue.int(prev_raw + raw)
-            else:
-                merged[name] = value
-    return merged
-
-
-@dg.asset(
-    key=SYNC_KEY, group_name="voyado", kinds={"voyado"}, partitions_def=daily_partitions, pool="voyado_api",
-    deps=[PAYLOAD_KEY],
-    description="Creates and updates Voyado contacts through the sync engine (externalId = Commercetools "
-                "customer id; a create interrupted mid-request is looked up before it is resent).",
-)
-def contacts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage: EngageResource,
-                  state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
-    key = context.partition_key
+def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
+    """Creates and updates Voyado contacts through the sync engine (externalId = Commercetools customer
+    id; a create interrupted mid-request is looked up before it is resent). Creates go per recruiting
+    store, in bulk from `bulk_min` on, then the updates."""
+    key = step.partition_key
     creates: dict[str | None, list[SyncItem]] = defaultdict(list)
     updates: list[SyncItem] = []
     for row in frame.itertuples(index=False):
@@ -125,27 +95,32 @@ def contacts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage:
         else:
             updates.append(SyncItem(row.key, "contacts_update", payload, key, PAYLOAD_DATASET))
     rules = mapping_config().rules.contacts
-    created = []
+    batches = []
     for store_id, items in sorted(creates.items(), key=lambda kv: kv[0] or ""):
         if len(items) >= bulk_min():
             # The bulk endpoint takes no storeExternalId: the recruiting store travels as createdInStore.
             rows = [SyncItem(it.key, "contacts_bulk_create",
                              {**it.payload, **({"createdInStore": store_id} if store_id else {})}, key, PAYLOAD_DATASET)
                     for it in items]
-            created.append(run_push(context, rows, "contacts_bulk_create", engage=engage, state_db=state_db,
-                                    dry_run=config.dry_run, endpoint_options={"contact_type": rules.contact_type}))
+            batches.append(Batch("contacts_bulk_create", rows, {"contact_type": rules.contact_type}))
         else:
-            created.append(run_push(context, items, "contacts_create", engage=engage, state_db=state_db,
-                                    dry_run=config.dry_run,
-                                    endpoint_options={"source": rules.source, "store_external_id": store_id}))
-    updated = run_push(context, updates, "contacts_update", engage=engage, state_db=state_db, dry_run=config.dry_run)
-    metadata = merge_metadata([*created, updated])
-    # What Voyado gained, not what was attempted: a create that finds its externalId already there is a
-    # duplicate, a create refused because another contact owns the email is a dead letter.
-    metadata["contacts_created"] = dg.MetadataValue.int(_delivered(merge_metadata(created)) if created else 0)
-    metadata["contacts_updated"] = dg.MetadataValue.int(_delivered(updated.metadata or {}))
-    return dg.MaterializeResult(metadata=metadata)
+            batches.append(Batch("contacts_create", items,
+                                 {"source": rules.source, "store_external_id": store_id}))
+    return batches + [Batch("contacts_update", updates)]
 
 
-def _delivered(metadata: dict[str, Any]) -> int:
-    return sum(int(getattr(metadata.get(f"outcome/{o}"), "value", 0) or 0) for o in ("sent", "retried"))
+def delivered(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict[str, Any], list]:
+    """What Voyado gained, not what was attempted: a create that finds its externalId already there is a
+    duplicate, a create refused because another contact owns the email is a dead letter."""
+    return {name: dg.MetadataValue.int(report.count_in(endpoints, Outcome.SENT, Outcome.RETRIED))
+            for name, endpoints in (("contacts_created", ("contacts_create", "contacts_bulk_create")),
+                                    ("contacts_updated", ("contacts_update",)))}, []
+
+
+SPEC = PushSpec(
+    key=("voyado", "contacts_sync"), api=Api.ENGAGE, dataset=PAYLOAD_DATASET, plan=plan, summarize=delivered,
+    payload=PayloadSpec(build_payload,
+                        deps=[dg.AssetKey(["identity", "profiles"]), dg.AssetKey(["voyado", "contacts"])]),
+)
+
+contacts_payload, contacts_sync = push_assets(SPEC)

@@ -12,19 +12,17 @@ import pandas as pd
 
 from voyado_sync.clients.commercetools import CommercetoolsClient
 from voyado_sync.clients.http import ApiError, NotFoundError
-from voyado_sync.defs.receipts import (contact_lookups, latest_documents, mapping_config, unmapped_payload,
-                                      unmapped_reason)
+from voyado_sync.lookups.config import mapping_config
+from voyado_sync.lookups.contacts import read_contact_lookup
+from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.config import WritebackRule
 from voyado_sync.mapping.customer_fields import customer_targets, missing_definitions, type_draft
-from voyado_sync.partitions import daily_partitions
-from voyado_sync.resources.commercetools import CommercetoolsResource
-from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import EngageResource
+from voyado_sync.seam import Batch, PushSpec, Step, json_column, push_assets, unmapped_payload
 from voyado_sync.storage import PartitionStore
-from voyado_sync.sync.dagster_push import PushConfig, run_push
-from voyado_sync.sync.models import SyncItem
+from voyado_sync.sync.endpoints import Api
+from voyado_sync.sync.models import SyncItem, SyncReport
 
-ASSET_KEY = dg.AssetKey(["commercetools", "customer_fields_writeback"])
 DATASET = "commercetools/customer_fields_writeback"
 ENDPOINT = "ct_customer_fields"
 
@@ -102,7 +100,7 @@ def writeback_frame(contacts: list[dict[str, Any]], contact_map: dict[str, str],
                     balances: dict[str, int] | None = None) -> pd.DataFrame:
     rows = customer_targets(contacts, contact_map, rule, balances)
     frame = pd.DataFrame(rows, columns=["key", "contact_id", "status", "reason", "payload"])
-    frame["payload"] = [json.dumps(p, sort_keys=True) if p is not None else None for p in frame["payload"]]
+    frame["payload"] = json_column(frame["payload"])
     return frame
 
 
@@ -117,49 +115,54 @@ def writeback_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
     return items
 
 
-@dg.asset(
-    key=ASSET_KEY, group_name="voyado", kinds={"commercetools"}, partitions_def=daily_partitions,
-    pool="commercetools_api",
-    deps=[dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"]),
-          dg.AssetKey(["commercetools", "customers"]),
-          dg.AssetKey(["voyado", "point_transactions_sync"])],
-    description="Consent, preferences, marketing suppression, loyalty tier and point balance of the day's "
-                "changed Voyado contacts (and of those whose points moved), written to their Commercetools "
-                "customers as voyado* custom fields (only what changed; never replacing a customer's "
-                "existing custom type).",
-)
-def customer_fields_writeback(context: dg.AssetExecutionContext, config: PushConfig,
-                              commercetools: CommercetoolsResource, engage: EngageResource,
-                              state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    store = partition_store.store()
-    key = context.partition_key
+def build_frame(step: Step) -> pd.DataFrame:
+    """Decided at push time against Voyado's point balances as read now, and stored for replay."""
     rules = mapping_config().rules
-    rule = rules.writeback
-    contacts = _contacts(store, key)
-    balances, unread = _balances(engage, sorted(str(c["id"]) for c in contacts if c.get("id")),
+    contacts = _contacts(step.store, step.partition_key)
+    balances, unread = _balances(step.resource("engage"), sorted(str(c["id"]) for c in contacts if c.get("id")),
                                  rules.loyalty.definition_id)
-    contact_of_customer, _ = contact_lookups(store, key)
-    frame = writeback_frame(contacts, {c: cust for cust, c in contact_of_customer.items()}, rule, balances)
-    store.write_frame(DATASET, key, frame)
-    if config.dry_run:
-        usable, refused = [], {}
-    else:
+    step.metadata["balances_unread"] = dg.MetadataValue.int(unread)
+    customers = read_contact_lookup(step.store, step.partition_key).customer_of_contact()
+    frame = writeback_frame(contacts, customers, rules.writeback, balances)
+    step.store.write_frame(DATASET, step.partition_key, frame)
+    return frame
+
+
+def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
+    """Consent, preferences, marketing suppression, loyalty tier and point balance of the day's changed
+    Voyado contacts (and of those whose points moved), written to their Commercetools customers as voyado*
+    custom fields (only what changed; never replacing a customer's existing custom type)."""
+    rule = mapping_config().rules.writeback
+    usable: list[str] = []
+    refused: dict[str, str] = {}
+    if not step.dry_run:
         targets = set(frame.loc[frame["status"] == "update", "key"])
-        usable, refused = prepare_types(commercetools.client(), rule, types_in_use(store, targets))
-    for type_key, why in refused.items():
-        context.log.warning(f"customer type {type_key} cannot hold the voyado fields: {why}")
-    pushed = run_push(context, writeback_items(frame, key), ENDPOINT, commercetools=commercetools,
-                      state_db=state_db, dry_run=config.dry_run, local_validate=unmapped_reason,
-                      endpoint_options={"rule": rule, "usable_type_ids": usable})
+        usable, refused = prepare_types(step.resource("commercetools").client(), rule,
+                                        types_in_use(step.store, targets))
+        for type_key, why in refused.items():
+            step.context.log.warning(f"customer type {type_key} cannot hold the voyado fields: {why}")
+    step.metadata["types_refused"] = dg.MetadataValue.json(refused)
+    return [Batch(ENDPOINT, writeback_items(frame, step.partition_key),
+                  {"rule": rule, "usable_type_ids": usable})]
+
+
+def summarize(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict[str, Any], list]:
     counts = frame["status"].value_counts()
     suppressed = sum(1 for p in frame["payload"].dropna() if json.loads(p)["fields"]["voyadoMarketingSuppressed"])
-    return dg.MaterializeResult(metadata={
-        **(pushed.metadata or {}),
+    return {
         "contacts": dg.MetadataValue.int(len(frame)),
         "customers_targeted": dg.MetadataValue.int(int(counts.get("update", 0))),
         "no_customer": dg.MetadataValue.int(int(counts.get("skipped", 0))),
         "refused_contacts": dg.MetadataValue.int(int(counts.get("rejected", 0))),
         "suppressed": dg.MetadataValue.int(suppressed),
-        "balances_unread": dg.MetadataValue.int(unread),
-        "types_refused": dg.MetadataValue.json(refused),
-    })
+    }, []
+
+
+SPEC = PushSpec(
+    key=("commercetools", "customer_fields_writeback"), api=Api.COMMERCETOOLS, dataset=DATASET, plan=plan,
+    frame=build_frame, summarize=summarize, resources=frozenset({"engage"}),
+    deps=[dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"]),
+          dg.AssetKey(["commercetools", "customers"]), dg.AssetKey(["voyado", "point_transactions_sync"])],
+)
+
+(customer_fields_writeback,) = push_assets(SPEC)

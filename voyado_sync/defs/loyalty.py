@@ -8,50 +8,38 @@ import json
 import dagster as dg
 import pandas as pd
 
-from voyado_sync.defs.receipts import (contact_lookups, latest_documents, mapping_config, unmapped_payload,
-                                      unmapped_reason)
+from voyado_sync.lookups.config import mapping_config
+from voyado_sync.lookups.contacts import read_contact_lookup
+from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.loyalty import point_transactions
-from voyado_sync.partitions import daily_partitions
-from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
-from voyado_sync.resources.voyado import EngageResource
-from voyado_sync.sync.dagster_push import PushConfig, run_push
+from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, json_column, push_assets, unmapped_payload
+from voyado_sync.sync.endpoints import Api
 from voyado_sync.sync.ledger import last_successful_hashes
 from voyado_sync.sync.models import SyncItem
 
-PAYLOAD_KEY = dg.AssetKey(["voyado", "point_transactions_payload"])
-SYNC_KEY = dg.AssetKey(["voyado", "point_transactions_sync"])
 PAYLOAD_DATASET = "voyado/point_transactions_payload"
 ENDPOINT = "point_transactions"
 
 
-@dg.asset(
-    key=PAYLOAD_KEY, group_name="voyado", kinds={"pandas", "parquet"}, partitions_def=daily_partitions,
-    deps=[dg.AssetKey(["commercetools", "orders"]), dg.AssetKey(["identity", "contact_map"])],
-    description="Voyado point transactions for points redeemed at checkout (and earned, when Commercetools is "
-                "the loyalty system of record), one per order and kind, with held-back and rejected reasons.",
-)
-def point_transactions_payload(context: dg.AssetExecutionContext, partition_store: PartitionStoreResource,
-                               state_db: StateDatabase) -> dg.MaterializeResult:
-    store = partition_store.store()
-    key = context.partition_key
+def build_payload(step: Step) -> Built:
+    """Voyado point transactions for points redeemed at checkout (and earned, when Commercetools is the
+    loyalty system of record), one per order and kind, with held-back and rejected reasons."""
+    store, key = step.store, step.partition_key
     rules = mapping_config().rules
-    by_customer, _ = contact_lookups(store, key)
     orders = latest_documents(store, "commercetools/orders", [key])
     # Which of these orders' transactions Voyado already holds: a cancellation reverses only those.
     kinds = ("burn", "earn")
-    booked = last_successful_hashes(state_db.engine(), ENDPOINT,
+    booked = last_successful_hashes(step.state_db.engine(), ENDPOINT,
                                     [f"ct-points:{o.get('id')}:{k}" for o in orders if o.get("orderState") == "Cancelled"
                                      for k in kinds])
-    rows = point_transactions(orders, by_customer, rules.loyalty, rules.sale, booked)
+    rows = point_transactions(orders, read_contact_lookup(store, key).by_customer, rules.loyalty, rules.sale, booked)
     frame = pd.DataFrame(rows, columns=["key", "order_id", "kind", "status", "reason", "payload"])
-    frame["payload"] = [json.dumps(p, sort_keys=True) if p is not None else None for p in frame["payload"]]
-    store.write_frame(PAYLOAD_DATASET, key, frame)
+    frame["payload"] = json_column(frame["payload"])
     sent = frame[frame["status"] == "send"]
     points: dict[str, int] = {}
     for kind, payload in zip(sent["kind"], sent["payload"]):
         points[kind] = points.get(kind, 0) + int(json.loads(payload)["amount"])
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+    return Built(frame, metadata={
         "system_of_record": dg.MetadataValue.text(rules.loyalty.system_of_record),
         "transactions": dg.MetadataValue.int(len(sent)),
         "points_by_kind": dg.MetadataValue.json(points),   # burn < 0, earn > 0, reversals the opposite
@@ -61,18 +49,21 @@ def point_transactions_payload(context: dg.AssetExecutionContext, partition_stor
     })
 
 
-@dg.asset(
-    key=SYNC_KEY, group_name="voyado", kinds={"voyado"}, partitions_def=daily_partitions, pool="voyado_api",
-    deps=[PAYLOAD_KEY, dg.AssetKey(["voyado", "contacts_sync"])],
-    description="Books the day's point transactions in Voyado Engage (≤ 1 000 rows per request with an "
-                "Idempotency-Key; rows Voyado does not accept become dead letters with its reason).",
-)
-def point_transactions_sync(context: dg.AssetExecutionContext, config: PushConfig, engage: EngageResource,
-                            state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.MaterializeResult:
-    frame = partition_store.store().read(PAYLOAD_DATASET, [context.partition_key])
+def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
+    """Books the day's point transactions in Voyado Engage (≤ 1 000 rows per request with an
+    Idempotency-Key; rows Voyado does not accept become dead letters with its reason)."""
     items = [] if frame.empty else [
         SyncItem(r.key, ENDPOINT, json.loads(r.payload) if r.status == "send" else
-                 unmapped_payload("points", r.order_id, r.reason), context.partition_key, PAYLOAD_DATASET)
+                 unmapped_payload("points", r.order_id, r.reason), step.partition_key, PAYLOAD_DATASET)
         for r in frame.itertuples(index=False) if r.status in ("send", "rejected")]
-    return run_push(context, items, ENDPOINT, engage=engage, state_db=state_db, dry_run=config.dry_run,
-                    local_validate=unmapped_reason)
+    return [Batch(ENDPOINT, items)]
+
+
+SPEC = PushSpec(
+    key=("voyado", "point_transactions_sync"), api=Api.ENGAGE, dataset=PAYLOAD_DATASET, plan=plan,
+    payload=PayloadSpec(build_payload, deps=[dg.AssetKey(["commercetools", "orders"]),
+                                             dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"])]),
+    deps=[dg.AssetKey(["voyado", "contacts_sync"])],
+)
+
+point_transactions_payload, point_transactions_sync = push_assets(SPEC)

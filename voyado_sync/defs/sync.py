@@ -1,6 +1,6 @@
 """Dagster wiring of the sync engine: the per-partition sync log (with a failure-rate check) and the
-dead-letter replay job. The engine itself lives in `voyado_sync.sync`; push assets call
-`voyado_sync.sync.dagster_push.run_push`."""
+dead-letter replay job. The engine itself lives in `voyado_sync.sync`; push assets are declared through
+`voyado_sync.seam`, which the replay pushes through too."""
 
 
 import os
@@ -8,10 +8,13 @@ import os
 import dagster as dg
 
 from voyado_sync.partitions import daily_partitions
-from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
-from voyado_sync.resources.voyado import EngageResource
+from voyado_sync.resources.state import StateDatabase
+from voyado_sync.seam import push_target
 from voyado_sync.sync import dead_letters as dlq
+from voyado_sync.sync.endpoints import Api
+from voyado_sync.sync.engine import SyncAborted
 from voyado_sync.sync.ledger import partition_summary
+from voyado_sync.sync.replay import partition_store_source, replay_dead_letters
 
 SYNC_LOG_KEY = dg.AssetKey(["sync", "log"])
 FAILURE_RATE_CHECK = "failure_rate_below_threshold"
@@ -77,38 +80,27 @@ class ReplayConfig(dg.Config):
     limit: int | None = None
 
 
-@dg.op(description="Re-send open dead letters through the sync engine; a row leaves only on success.")
-def replay_dlq_op(context: dg.OpExecutionContext, config: ReplayConfig, engage: EngageResource,
-                  state_db: StateDatabase, partition_store: PartitionStoreResource) -> dg.Output:
-    from voyado_sync.sync.clients import engage_client
-    from voyado_sync.sync.endpoints import build_endpoint
-    from voyado_sync.sync.engine import SyncAborted
-    from voyado_sync.sync.rate_budget import RateBudget
-    from voyado_sync.sync.replay import partition_store_source, replay_dead_letters
-
-    if config.endpoint and config.endpoint.startswith(("elevate_", "ct_")):
-        # These pushes re-send every item not delivered yet, dead letters included, when re-materialized.
-        asset = "voyado/catalog_sync" if config.endpoint.startswith("elevate_") else \
-            "commercetools/customer_fields_writeback"
-        raise dg.Failure(f"{config.endpoint}: re-materialize {asset} for the partition instead")
-    client = engage_client(engage.base_url, engage.api_key, max_concurrency=engage.max_concurrency)
-    budget = RateBudget(state_db.engine(), engage.api_key, engage.rate_limit_per_second, engage.max_concurrency)
+@dg.op(description="Re-send open dead letters through the sync engine; a row leaves only on success.",
+       required_resource_keys={"state_db", "partition_store", "engage", "elevate"})
+def replay_dlq_op(context: dg.OpExecutionContext, config: ReplayConfig) -> dg.Output:
+    r = context.resources
+    engine = r.state_db.engine()
     try:
         report = replay_dead_letters(
-            state_db.engine(), lambda name: build_endpoint(name, engage=client), budget,
+            engine, push_target({Api.ENGAGE: r.engage, Api.ELEVATE: r.elevate}, engine),
             endpoint=config.endpoint, partition=config.partition, keys=config.keys,
-            include_unknown=config.include_unknown,
-            payload_source=partition_store_source(partition_store.store()),
+            include_unknown=config.include_unknown, payload_source=partition_store_source(r.partition_store.store()),
             run_id=context.run.run_id, limit=config.limit, logger=context.log)
+    except ValueError as exc:  # an endpoint whose dead letters only its push asset can settle
+        raise dg.Failure(str(exc), allow_retries=False) from None
     except SyncAborted as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    finally:
-        client.close()
     summary = report.summary()
     context.log.info(f"replay: {summary}")
     return dg.Output(summary, metadata={
         "selected": report.selected, "replayed": report.replayed, "still_open": report.still_open,
-        "payload_unavailable": report.payload_unavailable, "pushes": dg.MetadataValue.json(report.pushes)})
+        "payload_unavailable": report.payload_unavailable, "pushes": dg.MetadataValue.json(report.pushes),
+        "skipped": dg.MetadataValue.json(report.skipped)})
 
 
 @dg.job(name="voyado_replay_dlq", description="Replay the sync dead letters (filter by endpoint / partition / keys).",

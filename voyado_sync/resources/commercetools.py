@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voyado_sync.clients.commercetools import CommercetoolsClient
-from voyado_sync.resources.client import ApiClientResource
+from voyado_sync.resources.client import ApiClientResource, BudgetTerms
 
 
 class CommercetoolsResource(ApiClientResource):
@@ -16,6 +16,9 @@ class CommercetoolsResource(ApiClientResource):
     client_secret: str
     scopes: str = ""
     max_connections: int = 10
+    # Write-backs share the project's API client with extraction; Commercetools throttles per project,
+    # not per request rate, so this only keeps the write-back a polite neighbour.
+    write_rate_per_second: float = 20.0
 
     def _build(self) -> CommercetoolsClient:
         return CommercetoolsClient(self.api_url, self.auth_url, self.project_key, self.client_id, self.client_secret,
@@ -24,3 +27,6 @@ class CommercetoolsResource(ApiClientResource):
 
     def client(self) -> CommercetoolsClient:
         return super().client()
+
+    def budget_terms(self) -> BudgetTerms:
+        return BudgetTerms(self.client_id, self.write_rate_per_second, self.max_connections)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from voyado_sync.clients.elevate import ElevateClient
 from voyado_sync.clients.engage import EngageClient
-from voyado_sync.resources.client import ApiClientResource
+from voyado_sync.resources.client import ApiClientResource, BudgetTerms
 
 
 class EngageResource(ApiClientResource):
@@ -22,12 +22,15 @@ class EngageResource(ApiClientResource):
 
     def _build(self) -> EngageClient:
         return EngageClient(self.base_url, self.api_key, timeout=self.timeout,
-                            max_connections=max(1, self.max_concurrency),
+                            max_connections=max(10, self.max_concurrency),
                             rate_limit_per_second=self.rate_limit_per_second if self.rate_limit_per_second > 0 else None,
                             retry=self.retry_policy())
 
     def client(self) -> EngageClient:
         return super().client()
+
+    def budget_terms(self) -> BudgetTerms:
+        return BudgetTerms(self.api_key, self.rate_limit_per_second, self.max_concurrency)
 
 
 class ElevateResource(ApiClientResource):
@@ -36,9 +39,10 @@ class ElevateResource(ApiClientResource):
 
     base_url: str = ""
     api_key: str = ""
-    enabled: bool = True
-    timeout: float = 60.0
+    timeout: float = 120.0
     max_retry_seconds: float = 120.0
+    # Catalog imports are few and heavy, and Elevate runs one at a time; its limits are not published.
+    push_rate_per_second: float = 5.0
 
     def setup_for_execution(self, context) -> None:
         if self.enabled:
@@ -49,3 +53,11 @@ class ElevateResource(ApiClientResource):
 
     def client(self) -> ElevateClient:
         return super().client()
+
+    def push_client(self) -> ElevateClient:
+        # An import is idempotent (a full import replaces everything, an incremental one repeats its
+        # lines) and polling a long one must survive a transient error: this client keeps its retries.
+        return self.client()
+
+    def budget_terms(self) -> BudgetTerms:
+        return BudgetTerms(self.api_key, self.push_rate_per_second, 1)

@@ -22,6 +22,7 @@ Item payload per endpoint (``SyncItem.key`` in brackets):
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +37,16 @@ RECEIPT_REQUIRED = ("contact", "uniqueReceiptId", "createdDate", "storeExternalI
 RECEIPT_ITEM_REQUIRED = ("type", "sku", "quantity", "grossPaidPrice", "taxAmount", "taxPercent",
                          "articleNumber", "articleName")
 POINT_TX_REQUIRED = ("contactId", "amount", "definitionId", "source", "description")
+
+
+class Api(str, enum.Enum):
+    """Which API an endpoint writes to."""
+
+    ENGAGE = "engage"
+    ELEVATE = "elevate"
+    COMMERCETOOLS = "commercetools"
+
+
 MAX_BULK_CONTACTS = 4000
 MAX_POINT_TRANSACTIONS = 1000
 
@@ -58,6 +69,7 @@ def _sent(items: Sequence[SyncItem], status: int | None = 200, outcome: Outcome 
 
 class _Base:
     name = ""
+    api = Api.ENGAGE
     batch_size = 1
     delivery = Delivery.KEYED
     full_replace = False
@@ -181,6 +193,7 @@ class ContactsUpdateEndpoint(_Base):
 class ContactsBulkEndpoint(_Base):
     """Bulk create/update (≤ 4 000 per request); per-row outcomes come from the batch status."""
 
+    name = "contacts_bulk_create"
     batch_size = MAX_BULK_CONTACTS
 
     def __init__(self, client: Any, *, update: bool = False, contact_type: str | None = None,
@@ -215,6 +228,13 @@ class ContactsBulkEndpoint(_Base):
             if time.monotonic() > deadline:
                 raise TransientError(f"bulk batch {batch_id} still {state} after {self.poll_timeout_s:.0f}s")
             time.sleep(self.poll_interval_s)
+
+
+class ContactsBulkUpdateEndpoint(ContactsBulkEndpoint):
+    name = "contacts_bulk_update"
+
+    def __init__(self, client: Any, **options: Any) -> None:
+        super().__init__(client, update=True, **options)
 
 
 ALREADY_EXISTS = "ContactAlreadyExists"
@@ -361,6 +381,7 @@ class ElevateCatalogEndpoint(_Base):
     import never deletes what it does not mention, so a partial snapshot cannot empty the catalog."""
 
     name = "elevate_catalog"
+    api = Api.ELEVATE
     batch_size = 10**9
     full_replace = True
 
@@ -385,12 +406,20 @@ class ElevateCatalogEndpoint(_Base):
         return _sent(items)
 
 
+class ElevateCatalogUpdatesEndpoint(ElevateCatalogEndpoint):
+    name = "elevate_catalog_updates"
+
+    def __init__(self, client: Any, *, batch_size: int = 1000) -> None:
+        super().__init__(client, full=False, batch_size=batch_size)
+
+
 class CustomerFieldsEndpoint(_Base):
     """Voyado-owned facts (consent, preferences, loyalty) as Commercetools customer custom fields. The
     actions are derived from the customer as read just before the update (and again after a 409), so a
     resend after an interruption changes nothing that already landed."""
 
     name = "ct_customer_fields"
+    api = Api.COMMERCETOOLS
 
     def __init__(self, client: Any, *, rule: Any, usable_type_ids: Sequence[str] = ()) -> None:
         self.client, self.rule, self.usable_type_ids = client, rule, frozenset(usable_type_ids)
@@ -433,34 +462,31 @@ def catalog_line_results(items: Sequence[SyncItem], exc: ValidationError) -> lis
     return out
 
 
-ENDPOINT_NAMES = ("receipts", "contacts_create", "contacts_update", "contacts_bulk_create", "contacts_bulk_update",
-                  "point_transactions", "triggers", "carts", "stock_levels", "elevate_catalog",
-                  "elevate_catalog_updates", "ct_customer_fields")
+_REGISTRY: dict[str, Any] = {cls.name: cls for cls in (
+    ReceiptsEndpoint, ContactsCreateEndpoint, ContactsUpdateEndpoint, ContactsBulkEndpoint, ContactsBulkUpdateEndpoint,
+    PointTransactionsEndpoint, TriggersEndpoint, CartsEndpoint, StockLevelsEndpoint, ElevateCatalogEndpoint,
+    ElevateCatalogUpdatesEndpoint, CustomerFieldsEndpoint)}
+ENDPOINT_NAMES = tuple(_REGISTRY)
+# Dead letters these endpoints leave are not re-sent from their stored payload: only re-materializing
+# the push asset rebuilds what is right to send.
+NOT_REPLAYABLE = {
+    "elevate_catalog": "elevate_catalog is a full import (re-sending a few lines would delete the rest of the "
+                       "catalog): re-materialize voyado/catalog_sync instead",
+    "ct_customer_fields": "ct_customer_fields writes to Commercetools what Voyado holds now: re-materialize "
+                          "commercetools/customer_fields_writeback for the partition instead (it re-sends what "
+                          "did not land)",
+}
 
 
-def build_endpoint(name: str, *, engage: Any = None, elevate: Any = None, commercetools: Any = None, **options: Any):
-    """The adapter for ``name`` on the given clients (``options`` go to the adapter, e.g. ``source``)."""
-    if name == "ct_customer_fields":
-        if commercetools is None:
-            raise ValueError(f"{name} needs a Commercetools client")
-        return CustomerFieldsEndpoint(commercetools, **options)
-    if name in ("elevate_catalog", "elevate_catalog_updates"):
-        if elevate is None:
-            raise ValueError(f"{name} needs an Elevate client")
-        return ElevateCatalogEndpoint(elevate, full=name == "elevate_catalog", **options)
-    if engage is None:
-        raise ValueError(f"{name} needs an Engage client")
-    factories = {
-        "receipts": lambda: ReceiptsEndpoint(engage),
-        "contacts_create": lambda: ContactsCreateEndpoint(engage, **options),
-        "contacts_update": lambda: ContactsUpdateEndpoint(engage),
-        "contacts_bulk_create": lambda: ContactsBulkEndpoint(engage, **options),
-        "contacts_bulk_update": lambda: ContactsBulkEndpoint(engage, update=True, **options),
-        "point_transactions": lambda: PointTransactionsEndpoint(engage, **options),
-        "triggers": lambda: TriggersEndpoint(engage),
-        "carts": lambda: CartsEndpoint(engage, **options),
-        "stock_levels": lambda: StockLevelsEndpoint(engage, **options),
-    }
-    if name not in factories:
-        raise ValueError(f"unknown sync endpoint {name!r}; known: {', '.join(ENDPOINT_NAMES)}")
-    return factories[name]()
+def api_of(name: str) -> Api:
+    """The API an endpoint writes to (its client, rate budget and Dagster pool follow from it)."""
+    try:
+        return _REGISTRY[name].api
+    except KeyError:
+        raise ValueError(f"unknown sync endpoint {name!r}; known: {', '.join(ENDPOINT_NAMES)}") from None
+
+
+def build_endpoint(name: str, client: Any, **options: Any) -> Any:
+    """The adapter for ``name`` on its API's client (``options`` go to the adapter, e.g. ``source``)."""
+    api_of(name)
+    return _REGISTRY[name](client, **options)

@@ -120,9 +120,38 @@ class SyncReport:
     invalid: int = 0
     sample_diff: list[dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
+    parts: list["SyncReport"] = field(default_factory=list)  # a combined report: the pushes it adds up
+
+    @classmethod
+    def combine(cls, reports: list["SyncReport"], *, endpoint: str, run_id: str, partition: str | None,
+                dry_run: bool) -> "SyncReport":
+        """One report for several pushes of one step (one per endpoint or recruiting store): counts add
+        up, so the failure rate and latency percentiles are those of all the step's items."""
+        out = cls(endpoint=endpoint, run_id=run_id, partition=partition, dry_run=dry_run, parts=list(reports))
+        for r in reports:
+            out.total += r.total
+            for name, n in r.counts.items():
+                out.counts[name] = out.counts.get(name, 0) + n
+            out.dead_letters += r.dead_letters
+            out.retries += r.retries
+            out.requests += r.requests
+            out.latencies_ms += r.latencies_ms
+            out.unknown_keys += r.unknown_keys
+            out.new += r.new
+            out.changed += r.changed
+            out.unchanged += r.unchanged
+            out.invalid += r.invalid
+            out.sample_diff += r.sample_diff
+            out.elapsed_s += r.elapsed_s
+            out.error = out.error or r.error
+        return out
 
     def count(self, outcome: Outcome) -> int:
         return self.counts.get(outcome.value, 0)
+
+    def count_in(self, endpoints: tuple[str, ...], *outcomes: Outcome) -> int:
+        """Items of a combined report's pushes to ``endpoints`` that ended in one of ``outcomes``."""
+        return sum(p.count(o) for p in self.parts if p.endpoint in endpoints for o in outcomes)
 
     def add(self, outcome: Outcome, n: int = 1) -> None:
         self.counts[outcome.value] = self.counts.get(outcome.value, 0) + n

@@ -29,11 +29,13 @@ import sqlalchemy as sa
 from voyado_sync.clients.http import RetryPolicy
 from voyado_sync import jsonutil
 from voyado_sync.sync import dead_letters as dlq
+from voyado_sync.sync.endpoints import NOT_REPLAYABLE
 from voyado_sync.sync.engine import DEFAULT_RETRY, Endpoint, SyncAborted, SyncEngine
 from voyado_sync.sync.models import SyncItem
 from voyado_sync.sync.rate_budget import RateBudget
 
 PayloadSource = Callable[[dlq.DeadLetter], Any]
+Target = Callable[[str], "tuple[Endpoint, RateBudget]"]
 log = logging.getLogger("voyado_sync.sync.replay")
 UNKNOWN_REASON = "outcome_unknown"
 
@@ -67,30 +69,42 @@ class ReplayReport:
     replayed: int = 0
     still_open: int = 0
     payload_unavailable: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # endpoint -> why its rows were not re-sent
     pushes: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
     def summary(self) -> dict[str, Any]:
         out = {"selected": self.selected, "replayed": self.replayed, "still_open": self.still_open,
                "payload_unavailable": self.payload_unavailable, "pushes": self.pushes}
+        if self.skipped:
+            out["skipped"] = dict(sorted(self.skipped.items()))
         if self.error:
             out["error"] = self.error
         return out
 
 
-def replay_dead_letters(state_engine: sa.Engine, endpoints: Mapping[str, Endpoint] | Callable[[str], Endpoint],
-                        budget: RateBudget, *, endpoint: str | None = None, partition: str | None = None,
-                        keys: list[str] | None = None, include_unknown: bool = False,
+def replay_dead_letters(state_engine: sa.Engine, target: Target, *, endpoint: str | None = None,
+                        partition: str | None = None, keys: list[str] | None = None, include_unknown: bool = False,
                         payload_source: PayloadSource | None = None, run_id: str | None = None,
                         limit: int | None = None, retry: RetryPolicy = DEFAULT_RETRY,
                         logger: Any = None) -> ReplayReport:
-    """Re-send open dead letters (filtered by endpoint / partition / keys). Raises `SyncAborted` on wrong
-    credentials (after recording what was done)."""
+    """Re-send open dead letters (filtered by endpoint / partition / keys) through ``target``: endpoint name
+    -> (adapter, the rate budget of its API key). Raises `ValueError` for an endpoint whose dead letters
+    are not replayable (`NOT_REPLAYABLE`; without a filter their rows are left open, said in ``skipped``) and
+    `SyncAborted` on wrong credentials (after recording what was done)."""
+    if endpoint in NOT_REPLAYABLE:
+        raise ValueError(NOT_REPLAYABLE[endpoint])
     run_id = run_id or f"replay-{uuid.uuid4().hex[:12]}"
     rows = dlq.list_dead_letters(state_engine, endpoint=endpoint, partition=partition, keys=keys, limit=limit)
     if not include_unknown:
         rows = [r for r in rows if r.reason != UNKNOWN_REASON]
-    report = ReplayReport(selected=len(rows))
+    report = ReplayReport()
+    for name, why in NOT_REPLAYABLE.items():
+        n = sum(1 for r in rows if r.endpoint == name)
+        if n:
+            report.skipped[name] = f"{n} left open: {why}"
+    rows = [r for r in rows if r.endpoint not in NOT_REPLAYABLE]
+    report.selected = len(rows)
     groups: dict[tuple[str, str | None], list[SyncItem]] = {}
     for r in rows:
         payload = payload_source(r) if payload_source else None
@@ -101,11 +115,15 @@ def replay_dead_letters(state_engine: sa.Engine, endpoints: Mapping[str, Endpoin
             continue
         groups.setdefault((r.endpoint, r.partition), []).append(
             SyncItem(r.key, r.endpoint, payload, r.partition, r.source))
-    resolve = endpoints if callable(endpoints) else endpoints.__getitem__
     try:
         for (name, part), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            try:
+                adapter, budget = target(name)
+            except ValueError as exc:  # e.g. the endpoint's API is not configured where this runs
+                report.skipped[name] = f"{len(items)} left open: {exc}"
+                continue
             engine = SyncEngine(state_engine, budget, run_id, part, retry=retry, logger=logger)
-            pushed = engine.push(items, resolve(name), resend_unknown=include_unknown)
+            pushed = engine.push(items, adapter, resend_unknown=include_unknown)
             report.pushes.append(pushed.summary())
     except SyncAborted as exc:
         report.error = str(exc)
@@ -177,46 +195,46 @@ def cli_replay(argv: list[str]) -> int:
             return 2
         _print({"dismissed": dlq.dismiss(state, args.endpoint, args.keys, args.dismiss)})
         return 0
-    clients = _clients(args)
-    if isinstance(clients, str):
-        print(f"error: {clients}", file=sys.stderr)
+    if args.endpoint in NOT_REPLAYABLE:
+        print(f"error: {NOT_REPLAYABLE[args.endpoint]}", file=sys.stderr)
         return 2
-    engage, elevate, api_key = clients
-    from voyado_sync.sync.endpoints import build_endpoint
+    resources = _resources(args)
+    if isinstance(resources, str):
+        print(f"error: {resources}", file=sys.stderr)
+        return 2
+    from voyado_sync.seam import push_target
 
-    budget = RateBudget(state, api_key, args.rate, args.concurrency)
     try:
         report = replay_dead_letters(
-            state, lambda name: build_endpoint(name, engage=engage, elevate=elevate), budget,
-            endpoint=args.endpoint, partition=args.partition, keys=args.keys, include_unknown=args.include_unknown,
+            state, push_target(resources, state), endpoint=args.endpoint, partition=args.partition, keys=args.keys,
+            include_unknown=args.include_unknown,
             payload_source=partition_store_source(PartitionStore(args.data_dir or settings.data_dir)),
             limit=args.limit)
     except SyncAborted as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        for c in (engage, elevate):
-            if c is not None and hasattr(c, "close"):
-                c.close()
+        for resource in resources.values():
+            resource.close()
     _print(report.summary())
     return 0 if report.still_open == 0 and report.payload_unavailable == 0 else 1
 
 
-def _clients(args: argparse.Namespace):
-    from voyado_sync.sync.clients import elevate_client, engage_client
+def _resources(args: argparse.Namespace):
+    """The Voyado resources the CLI can push with, or why it cannot."""
+    from voyado_sync.resources.voyado import ElevateResource, EngageResource
+    from voyado_sync.sync.endpoints import Api, api_of
 
+    resources = {}
     api_key = os.environ.get("VOYADO_API_KEY", "")
-    if args.endpoint == "elevate_catalog":
-        # Re-sending a few lines as a full replace would delete the rest of the catalog.
-        return "elevate_catalog is a full import: re-materialize voyado/catalog_sync instead"
-    if args.endpoint and args.endpoint.startswith("ct_"):
-        return (f"{args.endpoint} writes to Commercetools: re-materialize commercetools/customer_fields_writeback "
-                "for the partition instead (it re-sends what did not land)")
-    if args.endpoint == "elevate_catalog_updates":
-        key = os.environ.get("VOYADO_ELEVATE_API_KEY", "")
-        if not args.elevate_url or not key:
-            return "set VOYADO_ELEVATE_URL (or --elevate-url) and VOYADO_ELEVATE_API_KEY"
-        return None, elevate_client(args.elevate_url, key), key
-    if not args.engage_url or not api_key:
-        return "set VOYADO_ENGAGE_URL (or --engage-url) and VOYADO_API_KEY"
-    return engage_client(args.engage_url, api_key, max_concurrency=args.concurrency), None, api_key
+    if args.engage_url and api_key:
+        resources[Api.ENGAGE] = EngageResource(base_url=args.engage_url, api_key=api_key,
+                                               rate_limit_per_second=args.rate, max_concurrency=args.concurrency)
+    elevate_key = os.environ.get("VOYADO_ELEVATE_API_KEY", "")
+    if args.elevate_url and elevate_key:
+        resources[Api.ELEVATE] = ElevateResource(base_url=args.elevate_url, api_key=elevate_key)
+    wanted = api_of(args.endpoint) if args.endpoint else Api.ENGAGE
+    if wanted not in resources:
+        return ("set VOYADO_ELEVATE_URL (or --elevate-url) and VOYADO_ELEVATE_API_KEY" if wanted is Api.ELEVATE
+                else "set VOYADO_ENGAGE_URL (or --engage-url) and VOYADO_API_KEY")
+    return resources

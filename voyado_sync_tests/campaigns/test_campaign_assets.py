@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from voyado_sync.defs.campaigns import campaign_payload, campaign_sync
+from voyado_sync.defs.voyado_sources import contact_row
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import EngageResource
 from voyado_sync.storage import PartitionStore
@@ -22,6 +23,10 @@ EARLIER, DAY = "2026-11-19", "2026-11-20"
 def _write(store, dataset, day, docs, **columns):
     store.write_frame(dataset, day, pd.DataFrame({"id": [d["id"] for d in docs], "raw": [json.dumps(d) for d in docs],
                                                   **columns}))
+
+
+def _write_contacts(store, day, docs):
+    store.write_frame("voyado/contacts", day, pd.DataFrame([contact_row(d) for d in docs]))
 
 
 def _contact(i, consent=True, tier="silver"):
@@ -55,8 +60,8 @@ def _stage(store: PartitionStore) -> None:
         {"id": "cart-3", "version": 1, "customerId": "ct-customer-3", "cartState": "Active", "lineItems": [line],
          "lastModifiedAt": f"{DAY}T12:00:00.000Z"}])
     _write(store, "commercetools/inventory", DAY, [{"id": "inv-1", "version": 2, "sku": "SKU-1", "availableQuantity": 5}])
-    _write(store, "voyado/contacts", EARLIER, [_contact(i) for i in range(5)])
-    _write(store, "voyado/contacts", DAY, [_contact(1, tier="gold"), _contact(3, consent=False, tier="gold")])
+    _write_contacts(store, EARLIER, [_contact(i) for i in range(5)])
+    _write_contacts(store, DAY, [_contact(1, tier="gold"), _contact(3, consent=False, tier="gold")])
 
 
 def _run(resources, instance):

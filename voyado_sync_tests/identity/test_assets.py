@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from voyado_sync.defs.voyado_sources import contact_row
 from voyado_sync.privacy import find_pii
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.storage import PartitionStore
@@ -47,7 +48,8 @@ def test_two_days_merge_with_alias_metadata_and_hashed_samples(env):
         assert r1.success
         _write(store, "pos/receipts", day2, [receipt("r1", member="M5", phone="0709990000", email="ann@mail.se")],
                id_field="receipt_id")
-        _write(store, "voyado/contacts", day2, [contact("V5", "other@mail.se", member="M5")])
+        store.write_frame("voyado/contacts", day2, pd.DataFrame([contact_row(contact("V5", "other@mail.se",
+                                                                                     member="M5"))]))
         r2 = _materialize(asset, resources, day2, instance)
         assert r2.success
         meta = {m.asset_key.path[-1]: {k: v.value for k, v in m.materialization.metadata.items()}
@@ -64,9 +66,10 @@ def test_two_days_merge_with_alias_metadata_and_hashed_samples(env):
     cmap = store.read("identity/contact_map", [day2]).set_index("profile_id")
     assert cmap.loc[ann["profile_id"], "status"] == "existing"
     # What receipts, loyalty and campaigns look up from these two assets.
-    from voyado_sync.defs.receipts import contact_lookups
+    from voyado_sync.lookups.contacts import read_contact_lookup
 
-    assert contact_lookups(store, day2) == ({"c1": "v5"}, {"ann@mail.se": "v5"})
+    lookup = read_contact_lookup(store, day2)
+    assert (dict(lookup.by_customer), dict(lookup.by_email)) == ({"c1": "v5"}, {"ann@mail.se": "v5"})
     # Metadata carries hashes only.
     text = json.dumps(meta, default=str)
     assert not find_pii(text) and "0701234567" not in text and "+46701234567" not in text

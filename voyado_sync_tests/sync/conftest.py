@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
+from voyado_sync.clients.engage import EngageClient
 from voyado_sync.clients.http import RetryPolicy
 from voyado_sync.sandbox.engage import EngageSandbox
 from voyado_sync.sandbox.http import SandboxServer
 from voyado_sync.state.db import get_engine
-from voyado_sync.sync.clients import engage_client
 from voyado_sync.sync.engine import SyncEngine
 from voyado_sync.sync.rate_budget import RateBudget
 from voyado_sync_tests.sync.factories import API_KEY, PARTITION, contact_docs
@@ -26,7 +26,7 @@ class Engage:
     url: str
 
     def client(self, api_key: str = API_KEY):
-        return engage_client(self.url, api_key)
+        return EngageClient(self.url, api_key).single_attempt()
 
     def api_requests(self, path_part: str = "/api/"):
         return [r for r in self.app.requests() if path_part in r.path]

@@ -3,10 +3,10 @@ when one changed (a full import deletes what it does not carry), a bad line reje
 
 from __future__ import annotations
 
+from voyado_sync.clients.elevate import ElevateClient
 from voyado_sync.sandbox.elevate import ElevateSandbox
 from voyado_sync.sandbox.http import SandboxServer
 from voyado_sync.sync import dead_letters as dlq
-from voyado_sync.sync.clients import elevate_client
 from voyado_sync.sync.endpoints import ElevateCatalogEndpoint
 from voyado_sync.sync.models import Outcome, SyncItem
 from voyado_sync_tests.sync.conftest import make_engine
@@ -23,7 +23,7 @@ def test_catalog_full_import_skip_and_resend(state):
     app = ElevateSandbox(api_keys=["elevate-key"], import_blocking_seconds=5.0)
     server = SandboxServer(app).start()
     try:
-        ep = ElevateCatalogEndpoint(elevate_client(server.url, "elevate-key"))
+        ep = ElevateCatalogEndpoint(ElevateClient(server.url, "elevate-key"))
         items = [SyncItem(f"pg{i}", "elevate_catalog", line(f"pg{i}"), PARTITION) for i in range(5)]
         first = make_engine(state, api_key="elevate-key").push(items, ep)
         assert first.count(Outcome.SENT) == 5 and first.requests == 1 and set(app.catalog) == {f"pg{i}" for i in range(5)}
@@ -51,7 +51,7 @@ def test_catalog_updates_send_changed_lines_in_batches_and_never_delete(state):
     app = ElevateSandbox(api_keys=["elevate-key"], import_blocking_seconds=5.0)
     server = SandboxServer(app).start()
     try:
-        ep = ElevateCatalogEndpoint(elevate_client(server.url, "elevate-key"), full=False, batch_size=2)
+        ep = ElevateCatalogEndpoint(ElevateClient(server.url, "elevate-key"), full=False, batch_size=2)
         assert ep.name == "elevate_catalog_updates" and not ep.full_replace
         items = [SyncItem(f"pg{i}", ep.name, line(f"pg{i}"), PARTITION) for i in range(4)]
         first = make_engine(state, api_key="elevate-key").push(items, ep)

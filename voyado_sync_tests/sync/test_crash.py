@@ -32,6 +32,21 @@ def _count(engage, part: str) -> int:
     return sum(1 for r in engage.api_requests(part) if r.status < 300)
 
 
+def _ledger_after_kill(state):
+    """The killed run's ledger once PostgreSQL has settled it: a COMMIT the process sent just before the
+    kill can still be applied after the process is gone, so read until two reads agree."""
+    seen = None
+    while True:
+        with state.connect() as conn:
+            left = Counter(r.outcome for r in conn.execute(sa.select(ledger.c.outcome).where(ledger.c.run_id == "killed")))
+            unfinished = {r.endpoint for r in conn.execute(
+                sa.select(ledger.c.endpoint).where(ledger.c.outcome == "in_flight"))}
+        if (left, unfinished) == seen:
+            return left, unfinished
+        seen = (left, unfinished)
+        time.sleep(0.3)
+
+
 @pytest.mark.slow
 def test_sigkill_mid_push_then_rerun_loses_and_duplicates_nothing(engage, state, pg_url):
     set_faults(engage, [], latency_ms=15)  # slow enough to be killed mid-flight
@@ -45,9 +60,7 @@ def test_sigkill_mid_push_then_rerun_loses_and_duplicates_nothing(engage, state,
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    with state.connect() as conn:
-        left = Counter(r.outcome for r in conn.execute(sa.select(ledger.c.outcome).where(ledger.c.run_id == "killed")))
-        unfinished = {r.endpoint for r in conn.execute(sa.select(ledger.c.endpoint).where(ledger.c.outcome == "in_flight"))}
+    left, unfinished = _ledger_after_kill(state)
     assert left[Outcome.IN_FLIGHT.value] > 0, f"the kill should land mid-flight: {left}"
     assert "triggers" in unfinished or "receipts" in unfinished, unfinished
     delivered_before = sum(left[o.value] for o in (Outcome.SENT, Outcome.RETRIED))
@@ -75,7 +88,8 @@ def test_sigkill_mid_push_then_rerun_loses_and_duplicates_nothing(engage, state,
     if landed:
         assert dlq.dismiss(state, "triggers", landed, "verified in Engage: fired") == len(landed)
     client = engage.client()
-    replay = replay_dead_letters(state, {"triggers": TriggersEndpoint(client)}, RateBudget(state, API_KEY, 100),
+    budget = RateBudget(state, API_KEY, 100)
+    replay = replay_dead_letters(state, lambda name: (TriggersEndpoint(client), budget),
                                  endpoint="triggers", include_unknown=True, retry=FAST_RETRY)
     assert replay.still_open == 0, (replay.summary(), [(d.key, d.reason, d.error) for d in dlq.list_dead_letters(state)])
     final = Counter(t["data"]["eventKey"] for t in engage.app.triggers)

@@ -1,4 +1,4 @@
-"""Dagster wiring: a push asset built on `run_push` (metadata, dry run), the sync log asset with its
+"""Dagster wiring: a push asset built on the seam's `run_push` (metadata, dry run), the sync log asset with its
 failure-rate check via dg.materialize, and a scan proving no raw email, phone or API key lands in the
 ledger, dead letters, logs or metadata."""
 
@@ -13,7 +13,7 @@ from voyado_sync.defs.sync import FAILURE_RATE_CHECK, sync_log
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import StateDatabase
 from voyado_sync.resources.voyado import EngageResource
-from voyado_sync.sync.dagster_push import PushConfig, run_push
+from voyado_sync.seam import PushConfig, report_metadata, run_push
 from voyado_sync.sync.models import SyncItem
 from voyado_sync_tests.sync.factories import API_KEY, PARTITION, contact_docs
 
@@ -37,8 +37,9 @@ def _contact_items(email_suffix: str = "") -> list[SyncItem]:
 def contacts_sync(context: dg.AssetExecutionContext, config: PushConfig, engage: EngageResource,
                   state_db: StateDatabase) -> dg.MaterializeResult:
     suffix = context.run.tags.get("email_suffix", "")
-    return run_push(context, _contact_items(suffix), "contacts_create", engage=engage, state_db=state_db,
-                    dry_run=config.dry_run, endpoint_options={"source": "e-com"})
+    report = run_push(context, _contact_items(suffix), "contacts_create", resource=engage, state_db=state_db,
+                      dry_run=config.dry_run, options={"source": "e-com"})
+    return dg.MaterializeResult(metadata=report_metadata(report))
 
 
 def _materialize(assets, resources, instance, *, config=None, tags=None):

@@ -9,7 +9,7 @@ from collections import Counter
 import pandas as pd
 
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
-from voyado_sync.resources.voyado import EngageResource
+from voyado_sync.resources.voyado import ElevateResource, EngageResource
 from voyado_sync.storage import PartitionStore
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import PointTransactionsEndpoint, ReceiptsEndpoint
@@ -45,7 +45,7 @@ def test_dead_letters_replayed_after_a_fix_and_only_successes_leave(engage, stat
     budget = RateBudget(state, API_KEY, 200)
 
     # Nothing fixed yet: the re-send fails again, every row stays, failures are counted.
-    again = replay_dead_letters(state, endpoints, budget, retry=FAST_RETRY)
+    again = replay_dead_letters(state, lambda name: (endpoints[name], budget), retry=FAST_RETRY)
     assert (again.selected, again.replayed, again.still_open, again.payload_unavailable) == (3, 0, 3, 0)
     assert {d.failures for d in dlq.list_dead_letters(state)} == {2}
 
@@ -53,7 +53,8 @@ def test_dead_letters_replayed_after_a_fix_and_only_successes_leave(engage, stat
     store = PartitionStore(tmp_path / "data")
     _write_payloads(store, "voyado/points_payload", {"pt-00001": point_row(1), "pt-00003": point_row(3, 998)})
     _write_payloads(store, "voyado/receipts_payload", {"r-00000": receipt(0)})
-    fixed = replay_dead_letters(state, endpoints, budget, payload_source=partition_store_source(store),
+    fixed = replay_dead_letters(state, lambda name: (endpoints[name], budget),
+                                payload_source=partition_store_source(store),
                                 retry=FAST_RETRY)
     assert (fixed.replayed, fixed.still_open) == (2, 1)
     assert [d.key for d in dlq.list_dead_letters(state)] == ["pt-00003"]
@@ -93,6 +94,7 @@ def test_replay_job_in_dagster(engage, state, pg_url, tmp_path):
     result = voyado_replay_dlq.execute_in_process(
         run_config={"ops": {"replay_dlq_op": {"config": {"endpoint": "receipts"}}}},
         resources={"engage": EngageResource(base_url=engage.url, api_key=API_KEY),
+                   "elevate": ElevateResource(enabled=False),
                    "state_db": StateDatabase(url=pg_url),
                    "partition_store": PartitionStoreResource(base_dir=str(tmp_path / "data"))})
     assert result.success

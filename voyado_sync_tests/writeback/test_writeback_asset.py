@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from voyado_sync.defs.customer_fields import ENDPOINT, customer_fields_writeback
+from voyado_sync.defs.voyado_sources import contact_row
 from voyado_sync.resources.commercetools import CommercetoolsResource
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import EngageResource
@@ -75,8 +76,7 @@ def _setup(tmp_path, pg_url, url, engage_url):
 
 
 def _stage(store: PartitionStore, day: str, contacts: list[dict]) -> None:
-    store.write_frame("voyado/contacts", day, pd.DataFrame({"id": [c["id"] for c in contacts],
-                                                            "raw": [json.dumps(c) for c in contacts]}))
+    store.write_frame("voyado/contacts", day, pd.DataFrame([contact_row(c) for c in contacts]))
 
 
 def _identity(store: PartitionStore, day: str, customer: str, contact: str) -> None:
