@@ -21,13 +21,12 @@ from typing import Any, Callable
 
 import httpx
 
-from voyado_sync.clients.http import (USER_AGENT, ApiError, AuthError, ConflictError, RetryPolicy,
+from voyado_sync.clients.http import (DEFAULT_RETRY, USER_AGENT, ApiError, AuthError, ConflictError, RetryPolicy,
                                       TransientError, decode_json, send)
 
 MAX_PAGE_SIZE = 500
 # Refresh this long before the token runs out (capped to a fraction of short test lifetimes).
 TOKEN_REFRESH_MARGIN_S = 300.0
-DEFAULT_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=60.0, initial_backoff=0.2, max_backoff=10.0)
 
 Params = Sequence[tuple[str, Any]]
 

@@ -27,12 +27,11 @@ from urllib.parse import quote
 import httpx
 
 from voyado_sync import jsonutil
-from voyado_sync.clients.http import (USER_AGENT, ApiError, AuthError, NotFoundError, RetryPolicy, TransientError,
-                                      ValidationError, decode_json, send)
+from voyado_sync.clients.http import (DEFAULT_RETRY, USER_AGENT, ApiError, AuthError, NotFoundError, RetryPolicy,
+                                      TransientError, ValidationError, decode_json, send)
 
-DEFAULT_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=60.0, initial_backoff=0.2, max_backoff=10.0)
 MAX_BULK_CONTACTS = 4000
-MAX_POINT_ROWS = 1000
+MAX_POINT_TRANSACTIONS = 1000
 CHANGE_TYPES = ("Created", "Updated", "Deleted")
 PREFERENCES = ("acceptsEmail", "acceptsSms", "acceptsPostal")
 # Transient errors that prove a non-idempotent write did not happen: the gateway refused it up front.
@@ -357,7 +356,7 @@ class EngageClient(VoyadoHttp):
         """``POST /api/v3/point-accounts/transactions`` (≤ 1000 rows). Inspect the answer: rejected rows are in
         ``notAccepted`` while the call itself succeeds. Without an idempotency key a transient failure is
         not retried (the rows may have been booked)."""
-        self._check_size(rows, MAX_POINT_ROWS, "point transactions")
+        self._check_size(rows, MAX_POINT_TRANSACTIONS, "point transactions")
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         body = self.request("POST", "/api/v3/point-accounts/transactions", json=[dict(r) for r in rows],
                             headers=headers, retry=retry, repeat_safe=bool(idempotency_key))

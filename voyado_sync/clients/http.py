@@ -164,6 +164,9 @@ class RetryPolicy:
         return retrying(fn)
 
 
+DEFAULT_RETRY = RetryPolicy()
+
+
 def send(client: httpx.Client, method: str, url: str, *, code_of: Callable[[Any], str | None],
          **kwargs: Any) -> httpx.Response:
     """One attempt: returns a 2xx response or raises the typed error (transport errors → transient)."""

@@ -17,8 +17,8 @@ from typing import Any
 
 import dagster as dg
 
-from voyado_sync.clients.http import RetryPolicy
-from voyado_sync.sync.engine import DEFAULT_RETRY, Endpoint, SyncAborted, SyncEngine, Validator
+from voyado_sync.clients.http import DEFAULT_RETRY, RetryPolicy
+from voyado_sync.sync.engine import Endpoint, SyncAborted, SyncEngine, Validator
 from voyado_sync.sync.models import Outcome, SyncItem, SyncReport
 from voyado_sync.sync.rate_budget import RateBudget
 

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import httpx
 import sqlalchemy as sa
 
-from voyado_sync.clients.http import ApiError, AuthError, RetryPolicy, TransientError
+from voyado_sync.clients.http import DEFAULT_RETRY, ApiError, AuthError, RetryPolicy, TransientError
 from voyado_sync.privacy import redact, scrub
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync import ledger
@@ -46,7 +46,6 @@ from voyado_sync.sync.rate_budget import RateBudget
 
 log = logging.getLogger("voyado_sync.sync")
 
-DEFAULT_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=60.0, initial_backoff=0.2, max_backoff=10.0)
 SAMPLE_DIFFS = 5
 UNKNOWN_CODE = "OutcomeUnknown"  # EngageClient: a non-idempotent write may have been processed
 
