@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Callable
 from urllib.parse import quote
@@ -27,8 +26,8 @@ from urllib.parse import quote
 import httpx
 
 from voyado_sync import jsonutil
-from voyado_sync.clients.http import (DEFAULT_RETRY, USER_AGENT, ApiError, AuthError, NotFoundError, RetryPolicy,
-                                      TransientError, ValidationError, decode_json, send)
+from voyado_sync.clients.http import (DEFAULT_RETRY, USER_AGENT, ApiError, AuthError, NotFoundError, RequestStats,
+                                      RetryPolicy, TransientError, ValidationError, decode_json, send)
 
 MAX_BULK_CONTACTS = 4000
 MAX_POINT_TRANSACTIONS = 1000
@@ -71,24 +70,6 @@ def _iso(value: datetime | str) -> str:
     return value.isoformat()
 
 
-@dataclass
-class CallStats:
-    """What a client cost: requests sent (retries included), retries, response bytes."""
-
-    requests: int = 0
-    retries: int = 0
-    bytes: int = 0
-
-    def snapshot(self) -> "CallStats":
-        return CallStats(**self.as_dict())
-
-    def since(self, before: "CallStats") -> "CallStats":
-        return CallStats(**{f.name: getattr(self, f.name) - getattr(before, f.name) for f in fields(self)})
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
 class Pacer:
     """Client-side spacing of requests to at most ``rate`` per second (thread-safe, blocking)."""
 
@@ -119,8 +100,7 @@ class VoyadoHttp:
             raise ValueError(f"{self.service} base_url={base_url!r} is not an http(s) URL")
         self.base_url = str(base_url).rstrip("/")
         self.retry = retry
-        self.stats = CallStats()
-        self._stats_lock = threading.Lock()
+        self.stats = RequestStats()
         self._pacer = Pacer(rate_limit_per_second) if rate_limit_per_second else None
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -136,11 +116,6 @@ class VoyadoHttp:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _count(self, **deltas: int) -> None:
-        with self._stats_lock:
-            for k, v in deltas.items():
-                setattr(self.stats, k, getattr(self.stats, k) + v)
-
     def _send(self, method: str, path: str, *, on_retry: Callable[[ApiError, int], None] | None = None,
               retry: bool | RetryPolicy = True, repeat_safe: bool = True,
               parse: Callable[[httpx.Response], Any] = decode_json, **kwargs: Any) -> Any:
@@ -149,10 +124,10 @@ class VoyadoHttp:
         def attempt() -> Any:
             if self._pacer is not None:
                 self._pacer.wait()
-            self._count(requests=1)
+            self.stats.add(requests=1)
             try:
                 resp = send(self._http, method, url, code_of=error_code, **kwargs)
-                self._count(bytes=len(resp.content))
+                self.stats.add(bytes=len(resp.content))
                 return parse(resp)
             except AuthError as exc:
                 raise AuthError(f"{self.service} rejected {self.credential_hint} ({exc.status}) on {method} "
@@ -168,7 +143,7 @@ class VoyadoHttp:
                                           correlation_id=exc.correlation_id, method=method, url=url) from exc
 
         def counted(exc: ApiError, n: int) -> None:
-            self._count(retries=1)
+            self.stats.add(retries=1)
             if on_retry is not None:
                 on_retry(exc, n)
 

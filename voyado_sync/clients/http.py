@@ -1,5 +1,5 @@
-"""What every API client (Commercetools, Voyado Engage, Voyado Elevate) shares: typed errors and one
-retry policy.
+"""What every API client (Commercetools, Voyado Engage, Voyado Elevate) shares: typed errors, one retry
+policy and one request tally.
 
 Retry the transient, never the permanent: 429, 502, 503, 504, timeouts, connection errors and a body
 that is not the JSON it claims to be (a proxy cut it) are retried with exponential backoff and jitter,
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable, TypeVar
 
 import httpx
@@ -165,6 +166,36 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass
+class RequestStats:
+    """What a client cost: API requests (retries included, token requests apart), retries, pages, bytes.
+    Thread-safe to `add` to; `snapshot` and `since` give a caller the cost of its own stretch of work."""
+
+    requests: int = 0
+    pages: int = 0
+    bytes: int = 0
+    token_requests: int = 0
+    retries: int = 0
+    offset_requests: int = 0  # requests that carried an ``offset`` parameter; id-cursor paging never does
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()  # not a field: copies and differences get their own
+
+    def add(self, **deltas: int) -> None:
+        with self._lock:
+            for name, value in deltas.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def snapshot(self) -> "RequestStats":
+        return RequestStats(**self.as_dict())
+
+    def since(self, before: "RequestStats") -> "RequestStats":
+        return RequestStats(**{f.name: getattr(self, f.name) - getattr(before, f.name) for f in fields(self)})
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def send(client: httpx.Client, method: str, url: str, *, code_of: Callable[[Any], str | None],
