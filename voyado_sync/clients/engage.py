@@ -6,8 +6,9 @@ included: without it Engage answers 500), ``Accept`` and ``User-Agent``. Retries
 bounded attempts and time). A 401/403 is an `AuthError` at once: one request, no retry storm.
 
 Writes that are not idempotent on Voyado's side (contact create, custom triggers, bulk) are retried by
-this client only when the answer proves they were not processed (429/503 or a refused connection) —
-see ``_SAFE_TO_REPEAT``; the sync engine adds its own ledger-based recovery on top. Receipts
+this client only when the failure proves they were not processed (429/503, or no connection was made:
+`voyado_sync.clients.http.proves_not_processed`) — see ``repeat_safe``; the sync engine adds its own
+ledger-based recovery on top. Receipts
 (``uniqueReceiptId``), point transactions (``Idempotency-Key``), PATCH and PUT are safe to repeat.
 
 Paths: v3 where the reference knows v3, v2 otherwise (preferences, triggers, tracking, stock levels,
@@ -27,23 +28,19 @@ import httpx
 
 from voyado_sync import jsonutil
 from voyado_sync.clients.http import (DEFAULT_RETRY, USER_AGENT, ApiError, AuthError, NotFoundError, RequestStats,
-                                      RetryPolicy, TransientError, ValidationError, decode_json, send)
+                                      RetryPolicy, TransientError, ValidationError, decode_json,
+                                      proves_not_processed, send)
 
 MAX_BULK_CONTACTS = 4000
 MAX_POINT_TRANSACTIONS = 1000
 CHANGE_TYPES = ("Created", "Updated", "Deleted")
 PREFERENCES = ("acceptsEmail", "acceptsSms", "acceptsPostal")
-# Transient errors that prove a non-idempotent write did not happen: the gateway refused it up front.
-_REFUSED_STATUS = frozenset({429, 503})
 
 
 class OutcomeUnknownError(ApiError):
     """A non-idempotent write failed in a way that does not tell whether Voyado processed it (reset,
     timeout, 502/504). Not retried: check Voyado (e.g. look the contact up) before sending again."""
 
-
-def _refused(exc: TransientError) -> bool:
-    return exc.status in _REFUSED_STATUS or isinstance(exc.__cause__, httpx.ConnectError)
 
 
 def error_code(body: Any) -> str | None:
@@ -135,7 +132,7 @@ class VoyadoHttp:
                                 code=exc.code, correlation_id=exc.correlation_id, body=exc.body, method=method,
                                 url=exc.url) from None
             except TransientError as exc:
-                if repeat_safe or retry is False or _refused(exc):
+                if repeat_safe or retry is False or proves_not_processed(exc):
                     raise  # without retries the caller owns the decision (the sync engine does)
                 if exc.status is not None and 200 <= exc.status < 300:
                     return None  # accepted; only the body was cut on the way

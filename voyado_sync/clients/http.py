@@ -24,6 +24,11 @@ from voyado_sync import __version__
 
 USER_AGENT = f"voyado_sync/{__version__}"
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# The gateway turned the request away before handing it on: nothing was processed.
+REFUSED_STATUS = frozenset({429, 503})
+# Raised before a single byte of the request was written: no connection was ever made (ConnectTimeout
+# and PoolTimeout are TimeoutExceptions, not ConnectErrors, hence all three).
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 T = TypeVar("T")
 
@@ -111,6 +116,13 @@ def error_from_response(response: httpx.Response, code_of: Callable[[Any], str |
     if status in (400, 413, 422):
         return ValidationError(message, **kwargs)
     return ApiError(message, **kwargs)
+
+
+def proves_not_processed(exc: TransientError) -> bool:
+    """True when the transient failure proves the request was not processed, so even a write without
+    server-side de-duplication may be sent again. A reset, a read timeout or a 502/504 proves nothing:
+    the request may have landed."""
+    return exc.status in REFUSED_STATUS or isinstance(exc.__cause__, _UNSENT)
 
 
 def decode_json(response: httpx.Response) -> Any:
