@@ -1,8 +1,8 @@
 """SQL engine for transactional cross-run state, and the one way its tables are created.
 
 PostgreSQL in production and tests, SQLite for the embedded default. SQLAlchemy Core only. Each kind of
-state declares its tables on its own MetaData beside this module (`identity`: the identity graph) and
-creates them with `create_tables`."""
+state declares its tables on its own MetaData beside this module (`sync_tables`: ledger, dead letters,
+rate budget; `identity`: the identity graph) and creates them with `create_tables`."""
 
 from __future__ import annotations
 

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from voyado_sync.clients.http import (DEFAULT_RETRY, ApiError, AuthError, RetryPolicy, TransientError,
                                       proves_not_processed)
 from voyado_sync.privacy import redact, scrub
+from voyado_sync.state.sync_tables import ensure_schema
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync import ledger
 from voyado_sync.sync.models import DELIVERED, FAILED, Outcome, RowResult, SyncItem, SyncReport, canonical_json
@@ -155,7 +156,7 @@ class _Push:
 class SyncEngine:
     def __init__(self, state_engine: sa.Engine, budget: RateBudget, run_id: str, partition: str | None = None,
                  *, retry: RetryPolicy = DEFAULT_RETRY, logger: Any = None) -> None:
-        ledger.ensure_schema(state_engine)
+        ensure_schema(state_engine)
         self.db = state_engine
         self.budget = budget
         self.run_id = run_id
