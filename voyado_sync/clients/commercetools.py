@@ -17,18 +17,17 @@ import copy
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import httpx
 
-from voyado_sync.clients.http import (SINGLE_ATTEMPT, USER_AGENT, ApiError, AuthError, ConflictError, RetryPolicy,
-                                      TransientError, decode_json, send)
+from voyado_sync.clients.http import (DEFAULT_RETRY, SINGLE_ATTEMPT, USER_AGENT, ApiError, AuthError, ConflictError,
+                                      RequestStats, RetryPolicy, TransientError, decode_json, send)
 
 MAX_PAGE_SIZE = 500
 # Refresh this long before the token runs out (capped to a fraction of short test lifetimes).
 TOKEN_REFRESH_MARGIN_S = 300.0
-DEFAULT_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=60.0, initial_backoff=0.2, max_backoff=10.0)
 
 Params = Sequence[tuple[str, Any]]
 
@@ -50,27 +49,6 @@ def current_version_of(err: ApiError) -> int | None:
         if isinstance(item, dict) and isinstance(item.get("currentVersion"), int):
             return item["currentVersion"]
     return None
-
-
-@dataclass
-class RequestStats:
-    """What a run cost: API requests (retries included, token requests apart), pages, bytes."""
-
-    requests: int = 0
-    pages: int = 0
-    bytes: int = 0
-    token_requests: int = 0
-    retries: int = 0
-    offset_requests: int = 0  # requests that carried an ``offset`` parameter; iteration never does
-
-    def snapshot(self) -> "RequestStats":
-        return RequestStats(**self.as_dict())
-
-    def since(self, before: "RequestStats") -> "RequestStats":
-        return RequestStats(**{f.name: getattr(self, f.name) - getattr(before, f.name) for f in fields(self)})
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass
@@ -109,7 +87,6 @@ class CommercetoolsClient:
         self.retry = retry
         self.stats = RequestStats()
         self._auth = _Auth()
-        self._stats_lock = threading.Lock()
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -145,7 +122,7 @@ class CommercetoolsClient:
         url = f"{self.auth_url}/oauth/token"
 
         def attempt() -> Any:
-            self._count(token_requests=1)
+            self.stats.add(token_requests=1)
             resp = send(self._http, "POST", url, code_of=error_code, data=data, auth=(self.client_id, self._secret))
             return decode_json(resp)
 
@@ -179,13 +156,8 @@ class CommercetoolsClient:
             return tok.value
 
     # --- plumbing --------------------------------------------------------------------------------
-    def _count(self, **deltas: int) -> None:
-        with self._stats_lock:
-            for k, v in deltas.items():
-                setattr(self.stats, k, getattr(self.stats, k) + v)
-
     def _on_retry(self, exc: ApiError, attempt: int) -> None:
-        self._count(retries=1)
+        self.stats.add(retries=1)
 
     def _url(self, path: str) -> str:
         path = path.lstrip("/")
@@ -203,7 +175,7 @@ class CommercetoolsClient:
         def attempt() -> Any:
             nonlocal refreshed
             token = self._bearer()
-            self._count(requests=1, offset_requests=int(has_offset))
+            self.stats.add(requests=1, offset_requests=int(has_offset))
             try:
                 resp = send(self._http, method, url, code_of=error_code, params=items, json=json,
                             headers={"Authorization": f"Bearer {token}"})
@@ -212,13 +184,13 @@ class CommercetoolsClient:
                     raise self._auth_failure(exc, method, path) from None
                 refreshed = True
                 token = self._bearer(stale=token)
-                self._count(requests=1, offset_requests=int(has_offset))
+                self.stats.add(requests=1, offset_requests=int(has_offset))
                 try:
                     resp = send(self._http, method, url, code_of=error_code, params=items, json=json,
                                 headers={"Authorization": f"Bearer {token}"})
                 except AuthError as again:
                     raise self._auth_failure(again, method, path) from None
-            self._count(bytes=len(resp.content))
+            self.stats.add(bytes=len(resp.content))
             return decode_json(resp)
 
         return self.retry.call(attempt, on_retry=self._on_retry)
@@ -259,7 +231,7 @@ class CommercetoolsClient:
         body = self.get(resource, params)
         if not isinstance(body, dict) or not isinstance(body.get("results"), list):
             raise TransientError(f"GET /{self.project_key}/{resource}: response is not a paged query response")
-        self._count(pages=1)
+        self.stats.add(pages=1)
         return body
 
     def iter_pages(self, resource: str, where: Sequence[str] = (), expand: Sequence[str] = (),

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 
 from voyado_sync import jsonutil
-from voyado_sync.clients.engage import DEFAULT_RETRY, VoyadoHttp
-from voyado_sync.clients.http import USER_AGENT, RetryPolicy, TransientError, ValidationError
+from voyado_sync.clients.engage import VoyadoHttp
+from voyado_sync.clients.http import DEFAULT_RETRY, USER_AGENT, RetryPolicy, TransientError, ValidationError
 
 IMPORT_PATH = "/api/admin/v4/import/catalog"
 DONE = frozenset({"succeeded", "failed"})

@@ -6,8 +6,9 @@ included: without it Engage answers 500), ``Accept`` and ``User-Agent``. Retries
 bounded attempts and time). A 401/403 is an `AuthError` at once: one request, no retry storm.
 
 Writes that are not idempotent on Voyado's side (contact create, custom triggers, bulk) are retried by
-this client only when the answer proves they were not processed (429/503 or a refused connection) —
-see ``_SAFE_TO_REPEAT``; the sync engine adds its own ledger-based recovery on top. Receipts
+this client only when the failure proves they were not processed (429/503, or no connection was made:
+`voyado_sync.clients.http.proves_not_processed`) — see ``repeat_safe``; the sync engine adds its own
+ledger-based recovery on top. Receipts
 (``uniqueReceiptId``), point transactions (``Idempotency-Key``), PATCH and PUT are safe to repeat.
 
 Paths: v3 where the reference knows v3, v2 otherwise (preferences, triggers, tracking, stock levels,
@@ -20,7 +21,6 @@ import copy
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Callable
 from urllib.parse import quote
@@ -28,25 +28,20 @@ from urllib.parse import quote
 import httpx
 
 from voyado_sync import jsonutil
-from voyado_sync.clients.http import (SINGLE_ATTEMPT, USER_AGENT, ApiError, AuthError, NotFoundError, RetryPolicy,
-                                      TransientError, ValidationError, decode_json, send)
+from voyado_sync.clients.http import (DEFAULT_RETRY, SINGLE_ATTEMPT, USER_AGENT, ApiError, AuthError, NotFoundError,
+                                      RequestStats, RetryPolicy, TransientError, ValidationError, decode_json,
+                                      proves_not_processed, send)
 
-DEFAULT_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=60.0, initial_backoff=0.2, max_backoff=10.0)
 MAX_BULK_CONTACTS = 4000
-MAX_POINT_ROWS = 1000
+MAX_POINT_TRANSACTIONS = 1000
 CHANGE_TYPES = ("Created", "Updated", "Deleted")
 PREFERENCES = ("acceptsEmail", "acceptsSms", "acceptsPostal")
-# Transient errors that prove a non-idempotent write did not happen: the gateway refused it up front.
-_REFUSED_STATUS = frozenset({429, 503})
 
 
 class OutcomeUnknownError(ApiError):
     """A non-idempotent write failed in a way that does not tell whether Voyado processed it (reset,
     timeout, 502/504). Not retried: check Voyado (e.g. look the contact up) before sending again."""
 
-
-def _refused(exc: TransientError) -> bool:
-    return exc.status in _REFUSED_STATUS or isinstance(exc.__cause__, httpx.ConnectError)
 
 
 def error_code(body: Any) -> str | None:
@@ -71,24 +66,6 @@ def _iso(value: datetime | str) -> str:
     if value.tzinfo is None:
         raise ValueError(f"{value!r} has no time zone; Voyado expects ISO-8601 with an offset")
     return value.isoformat()
-
-
-@dataclass
-class CallStats:
-    """What a client cost: requests sent (retries included), retries, response bytes."""
-
-    requests: int = 0
-    retries: int = 0
-    bytes: int = 0
-
-    def snapshot(self) -> "CallStats":
-        return CallStats(**self.as_dict())
-
-    def since(self, before: "CallStats") -> "CallStats":
-        return CallStats(**{f.name: getattr(self, f.name) - getattr(before, f.name) for f in fields(self)})
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Pacer:
@@ -121,8 +98,7 @@ class VoyadoHttp:
             raise ValueError(f"{self.service} base_url={base_url!r} is not an http(s) URL")
         self.base_url = str(base_url).rstrip("/")
         self.retry = retry
-        self.stats = CallStats()
-        self._stats_lock = threading.Lock()
+        self.stats = RequestStats()
         self._pacer = Pacer(rate_limit_per_second) if rate_limit_per_second else None
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -147,11 +123,6 @@ class VoyadoHttp:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _count(self, **deltas: int) -> None:
-        with self._stats_lock:
-            for k, v in deltas.items():
-                setattr(self.stats, k, getattr(self.stats, k) + v)
-
     def _send(self, method: str, path: str, *, on_retry: Callable[[ApiError, int], None] | None = None,
               retry: bool | RetryPolicy = True, repeat_safe: bool = True,
               parse: Callable[[httpx.Response], Any] = decode_json, **kwargs: Any) -> Any:
@@ -160,10 +131,10 @@ class VoyadoHttp:
         def attempt() -> Any:
             if self._pacer is not None:
                 self._pacer.wait()
-            self._count(requests=1)
+            self.stats.add(requests=1)
             try:
                 resp = send(self._http, method, url, code_of=error_code, **kwargs)
-                self._count(bytes=len(resp.content))
+                self.stats.add(bytes=len(resp.content))
                 return parse(resp)
             except AuthError as exc:
                 raise AuthError(f"{self.service} rejected {self.credential_hint} ({exc.status}) on {method} "
@@ -171,7 +142,7 @@ class VoyadoHttp:
                                 code=exc.code, correlation_id=exc.correlation_id, body=exc.body, method=method,
                                 url=exc.url) from None
             except TransientError as exc:
-                if repeat_safe or retry is False or _refused(exc):
+                if repeat_safe or retry is False or proves_not_processed(exc):
                     raise  # without retries the caller owns the decision (the sync engine does)
                 if exc.status is not None and 200 <= exc.status < 300:
                     return None  # accepted; only the body was cut on the way
@@ -179,7 +150,7 @@ class VoyadoHttp:
                                           correlation_id=exc.correlation_id, method=method, url=url) from exc
 
         def counted(exc: ApiError, n: int) -> None:
-            self._count(retries=1)
+            self.stats.add(retries=1)
             if on_retry is not None:
                 on_retry(exc, n)
 
@@ -367,7 +338,7 @@ class EngageClient(VoyadoHttp):
         """``POST /api/v3/point-accounts/transactions`` (≤ 1000 rows). Inspect the answer: rejected rows are in
         ``notAccepted`` while the call itself succeeds. Without an idempotency key a transient failure is
         not retried (the rows may have been booked)."""
-        self._check_size(rows, MAX_POINT_ROWS, "point transactions")
+        self._check_size(rows, MAX_POINT_TRANSACTIONS, "point transactions")
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         body = self.request("POST", "/api/v3/point-accounts/transactions", json=[dict(r) for r in rows],
                             headers=headers, retry=retry, repeat_safe=bool(idempotency_key))

@@ -1,5 +1,5 @@
-"""What every API client (Commercetools, Voyado Engage, Voyado Elevate) shares: typed errors and one
-retry policy.
+"""What every API client (Commercetools, Voyado Engage, Voyado Elevate) shares: typed errors, one retry
+policy and one request tally.
 
 Retry the transient, never the permanent: 429, 502, 503, 504, timeouts, connection errors and a body
 that is not the JSON it claims to be (a proxy cut it) are retried with exponential backoff and jitter,
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable, TypeVar
 
 import httpx
@@ -23,6 +24,11 @@ from voyado_sync import __version__
 
 USER_AGENT = f"voyado_sync/{__version__}"
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# The gateway turned the request away before handing it on: nothing was processed.
+REFUSED_STATUS = frozenset({429, 503})
+# Raised before a single byte of the request was written: no connection was ever made (ConnectTimeout
+# and PoolTimeout are TimeoutExceptions, not ConnectErrors, hence all three).
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 T = TypeVar("T")
 
@@ -112,6 +118,13 @@ def error_from_response(response: httpx.Response, code_of: Callable[[Any], str |
     return ApiError(message, **kwargs)
 
 
+def proves_not_processed(exc: TransientError) -> bool:
+    """True when the transient failure proves the request was not processed, so even a write without
+    server-side de-duplication may be sent again. A reset, a read timeout or a 502/504 proves nothing:
+    the request may have landed."""
+    return exc.status in REFUSED_STATUS or isinstance(exc.__cause__, _UNSENT)
+
+
 def decode_json(response: httpx.Response) -> Any:
     """A 2xx whose body is not valid JSON was cut in transit: report it as transient, with the reason."""
     if not response.content:
@@ -167,6 +180,37 @@ class RetryPolicy:
 # For callers that own the retrying themselves (the sync engine: every attempt draws from the API key's
 # shared budget, is counted in the ledger, and an at-most-once write is never repeated by a lower layer).
 SINGLE_ATTEMPT = RetryPolicy(max_attempts=1, max_total_seconds=0.0)
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass
+class RequestStats:
+    """What a client cost: API requests (retries included, token requests apart), retries, pages, bytes.
+    Thread-safe to `add` to; `snapshot` and `since` give a caller the cost of its own stretch of work."""
+
+    requests: int = 0
+    pages: int = 0
+    bytes: int = 0
+    token_requests: int = 0
+    retries: int = 0
+    offset_requests: int = 0  # requests that carried an ``offset`` parameter; id-cursor paging never does
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()  # not a field: copies and differences get their own
+
+    def add(self, **deltas: int) -> None:
+        with self._lock:
+            for name, value in deltas.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def snapshot(self) -> "RequestStats":
+        return RequestStats(**self.as_dict())
+
+    def since(self, before: "RequestStats") -> "RequestStats":
+        return RequestStats(**{f.name: getattr(self, f.name) - getattr(before, f.name) for f in fields(self)})
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def send(client: httpx.Client, method: str, url: str, *, code_of: Callable[[Any], str | None],

@@ -1,6 +1,8 @@
-"""SQL engine for transactional cross-run state (ledger, dead letters, identity graph, watermarks).
+"""SQL engine for transactional cross-run state, and the one way its tables are created.
 
-PostgreSQL in production and tests, SQLite for the embedded default. SQLAlchemy Core only."""
+PostgreSQL in production and tests, SQLite for the embedded default. SQLAlchemy Core only. Each kind of
+state declares its tables on its own MetaData beside this module (`sync_tables`: ledger, dead letters,
+rate budget; `identity`: the identity graph) and creates them with `create_tables`."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ _JSON = {"json_serializer": jsonutil.dumps, "json_deserializer": jsonutil.loads}
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
+_created: set[tuple[str, int]] = set()  # (engine, MetaData) pairs whose tables exist
+_created_lock = threading.Lock()
 
 
 def normalize_url(url: str) -> str:
@@ -44,3 +48,17 @@ def get_engine(url: str) -> sa.Engine:
                 engine = sa.create_engine(url, pool_pre_ping=True, **_JSON)
             _engines[url] = engine
         return engine
+
+
+def create_tables(engine: sa.Engine, metadata: sa.MetaData) -> None:
+    """Create ``metadata``'s missing tables, once per engine and process: callers may ask before every use."""
+    token = (f"{id(engine)}:{engine.url.render_as_string(hide_password=True)}", id(metadata))
+    with _created_lock:
+        if token in _created:
+            return
+        try:
+            metadata.create_all(engine, checkfirst=True)
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
+            # Another process created them between our check and our CREATE: look again.
+            metadata.create_all(engine, checkfirst=True)
+        _created.add(token)

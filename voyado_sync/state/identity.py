@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from voyado_sync.identity.golden import LIST_COLUMNS
 from voyado_sync.identity.incremental import EDGE_COLUMNS, GRAPH_RECORD_COLUMNS, IdentityGraph, RunResult
 from voyado_sync.identity.stable_ids import ALIAS_COLUMNS, PROFILE_COLUMNS
+from voyado_sync.state.db import create_tables
 
 metadata = sa.MetaData()
 _S = sa.Text
@@ -72,7 +73,7 @@ class IdentityStateStore:
         self.engine = engine
 
     def create(self) -> None:
-        metadata.create_all(self.engine)
+        create_tables(self.engine, metadata)
 
     # ------------------------------------------------------------------ load
     def load(self) -> IdentityGraph:

@@ -23,36 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from voyado_sync.privacy import redact, scrub
-from voyado_sync.sync.ledger import ensure_schema, metadata, now
+from voyado_sync.state.sync_tables import dead_letters_t, ensure_schema
+from voyado_sync.sync.ledger import now
 
 OPEN, REPLAYED, DISMISSED = "open", "replayed", "dismissed"
 MAX_ERROR_CHARS = 2000
-
-dead_letters = sa.Table(
-    "sync_dead_letters", metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("endpoint", sa.String(64), nullable=False),
-    sa.Column("key", sa.String(256), nullable=False),
-    sa.Column("partition", sa.String(64)),
-    sa.Column("source", sa.String(256)),  # payload dataset, e.g. "voyado/receipts_payload"
-    sa.Column("payload_hash", sa.String(64), nullable=False),
-    sa.Column("payload", sa.JSON),  # only when it holds nothing sensitive (see module docstring)
-    sa.Column("redacted_payload", sa.JSON),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("outcome", sa.String(24), nullable=False),
-    sa.Column("status_code", sa.Integer),
-    sa.Column("reason", sa.String(64), nullable=False),
-    sa.Column("error", sa.Text),  # scrubbed error body / validation messages
-    sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("run_id", sa.String(64)),
-    sa.Column("first_failed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_failed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("replayed_at", sa.DateTime(timezone=True)),
-    sa.Column("resolution", sa.Text),
-    sa.UniqueConstraint("endpoint", "key", name="uq_sync_dead_letters_endpoint_key"),
-    sa.Index("ix_sync_dead_letters_status", "status", "endpoint"),
-)
-
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -86,7 +61,7 @@ def clean_error(text: Any) -> str | None:
 
 
 def _insert(conn: sa.Connection):
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(dead_letters)
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(dead_letters_t)
 
 
 def record_failures(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -112,13 +87,13 @@ def record_failures(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None
                                                      "redacted_payload", "status", "outcome", "status_code",
                                                      "reason", "error", "run_id", "last_failed_at",
                                                      "replayed_at", "resolution")},
-                "failures": dead_letters.c.failures + 1,
+                "failures": dead_letters_t.c.failures + 1,
             },
         ))
 
 
 def open_keys(conn: sa.Connection, endpoint: str) -> set[str]:
-    c = dead_letters.c
+    c = dead_letters_t.c
     return set(conn.scalars(sa.select(c.key).where(c.endpoint == endpoint, c.status == OPEN)))
 
 
@@ -127,10 +102,10 @@ def mark_replayed(conn: sa.Connection, endpoint: str, keys: Iterable[str], run_i
     keys = list(keys)
     if not keys:
         return 0
-    c = dead_letters.c
+    c = dead_letters_t.c
     n = 0
     for i in range(0, len(keys), 900):
-        n += conn.execute(sa.update(dead_letters)
+        n += conn.execute(sa.update(dead_letters_t)
                           .where(c.endpoint == endpoint, c.key.in_(keys[i:i + 900]), c.status == OPEN)
                           .values(status=REPLAYED, replayed_at=now(), resolution=f"delivered by run {run_id}")
                           ).rowcount
@@ -140,9 +115,9 @@ def mark_replayed(conn: sa.Connection, endpoint: str, keys: Iterable[str], run_i
 def dismiss(engine: sa.Engine, endpoint: str, keys: Iterable[str], resolution: str) -> int:
     """Close dead letters without sending (e.g. a trigger verified in Engage to have fired)."""
     ensure_schema(engine)
-    c = dead_letters.c
+    c = dead_letters_t.c
     with engine.begin() as conn:
-        return conn.execute(sa.update(dead_letters)
+        return conn.execute(sa.update(dead_letters_t)
                             .where(c.endpoint == endpoint, c.key.in_(list(keys)), c.status == OPEN)
                             .values(status=DISMISSED, replayed_at=now(), resolution=clean_error(resolution))
                             ).rowcount
@@ -152,8 +127,8 @@ def list_dead_letters(engine: sa.Engine, *, endpoint: str | None = None, partiti
                       status: str | None = OPEN, keys: Iterable[str] | None = None,
                       reasons: Iterable[str] | None = None, limit: int | None = None) -> list[DeadLetter]:
     ensure_schema(engine)
-    c = dead_letters.c
-    query = sa.select(dead_letters).order_by(c.id)
+    c = dead_letters_t.c
+    query = sa.select(dead_letters_t).order_by(c.id)
     if endpoint:
         query = query.where(c.endpoint == endpoint)
     if partition:
@@ -172,8 +147,8 @@ def list_dead_letters(engine: sa.Engine, *, endpoint: str | None = None, partiti
 
 def count_open(engine: sa.Engine, *, partition: str | None = None, endpoint: str | None = None) -> int:
     ensure_schema(engine)
-    c = dead_letters.c
-    query = sa.select(sa.func.count()).select_from(dead_letters).where(c.status == OPEN)
+    c = dead_letters_t.c
+    query = sa.select(sa.func.count()).select_from(dead_letters_t).where(c.status == OPEN)
     if partition:
         query = query.where(c.partition == partition)
     if endpoint:

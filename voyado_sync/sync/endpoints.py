@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from voyado_sync.clients.engage import MAX_BULK_CONTACTS, MAX_POINT_TRANSACTIONS
 from voyado_sync.clients.http import ConflictError, TransientError, ValidationError
 from voyado_sync.privacy import scrub
 from voyado_sync.sync.engine import Delivery
@@ -39,16 +40,13 @@ RECEIPT_ITEM_REQUIRED = ("type", "sku", "quantity", "grossPaidPrice", "taxAmount
 POINT_TX_REQUIRED = ("contactId", "amount", "definitionId", "source", "description")
 
 
+
 class Api(str, enum.Enum):
     """Which API an endpoint writes to."""
 
     ENGAGE = "engage"
     ELEVATE = "elevate"
     COMMERCETOOLS = "commercetools"
-
-
-MAX_BULK_CONTACTS = 4000
-MAX_POINT_TRANSACTIONS = 1000
 
 
 def _missing(payload: dict[str, Any], fields: Sequence[str], where: str = "") -> list[str]:

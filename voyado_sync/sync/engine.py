@@ -13,7 +13,7 @@ After a SIGKILL a rerun finds the unfinished rows and, per the endpoint's delive
   re-send. The row becomes ``unknown`` and a dead letter with reason ``outcome_unknown``; an operator
   checks Engage and either dismisses it or replays it with ``include_unknown``. The same rule applies to
   a trigger whose connection died *after* the request was sent (reset, read timeout, 502/504):
-  only answers that prove the trigger was not processed (429, 503, connection refused) are retried.
+  only answers that prove the trigger was not processed (429, 503, no connection made) are retried.
 
 Transient errors are retried with backoff honouring ``Retry-After`` within a bounded time, every
 attempt drawing a token from the API key's shared `RateBudget`. Permanent refusals, per-row
@@ -34,11 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
 import sqlalchemy as sa
 
-from voyado_sync.clients.http import ApiError, AuthError, RetryPolicy, TransientError
+from voyado_sync.clients.http import (DEFAULT_RETRY, ApiError, AuthError, RetryPolicy, TransientError,
+                                      proves_not_processed)
 from voyado_sync.privacy import redact, scrub
+from voyado_sync.state.sync_tables import ensure_schema
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync import ledger
 from voyado_sync.sync.models import DELIVERED, FAILED, Outcome, RowResult, SyncItem, SyncReport, canonical_json
@@ -46,7 +47,6 @@ from voyado_sync.sync.rate_budget import RateBudget
 
 log = logging.getLogger("voyado_sync.sync")
 
-DEFAULT_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=60.0, initial_backoff=0.2, max_backoff=10.0)
 SAMPLE_DIFFS = 5
 UNKNOWN_CODE = "OutcomeUnknown"  # EngageClient: a non-idempotent write may have been processed
 
@@ -93,14 +93,6 @@ def batch_key(endpoint: str, items: Sequence[SyncItem], hashes: Sequence[str]) -
     therefore sends the same ``Idempotency-Key``; a changed row changes the key."""
     rows = sorted(f"{it.key}:{h}" for it, h in zip(items, hashes))
     return hashlib.sha256("\n".join([endpoint, *rows]).encode()).hexdigest()[:40]
-
-
-def _refused(exc: TransientError) -> bool:
-    """True when the answer proves the request was not processed (safe to resend even without de-dup)."""
-    if exc.status in (429, 503):
-        return True
-    cause = exc.__cause__
-    return isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 def _errors_of(result: str | Iterable[str] | None) -> list[str]:
@@ -164,7 +156,7 @@ class _Push:
 class SyncEngine:
     def __init__(self, state_engine: sa.Engine, budget: RateBudget, run_id: str, partition: str | None = None,
                  *, retry: RetryPolicy = DEFAULT_RETRY, logger: Any = None) -> None:
-        ledger.ensure_schema(state_engine)
+        ensure_schema(state_engine)
         self.db = state_engine
         self.budget = budget
         self.run_id = run_id
@@ -372,7 +364,7 @@ class SyncEngine:
                             raise exc.__cause__ from exc.__cause__.__cause__
                         raise
                 except TransientError as exc:
-                    if not _refused(exc):
+                    if not proves_not_processed(exc):
                         ambiguous = True
                         if endpoint.delivery is Delivery.AT_MOST_ONCE:
                             if exc.status is not None and 200 <= exc.status < 300:

@@ -11,7 +11,6 @@ export; the full payload lives in the payload asset it came from.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,59 +18,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from voyado_sync.state.sync_tables import ensure_schema, ledger_t
 from voyado_sync.sync.models import DELIVERED, Outcome, percentile
 
-metadata = sa.MetaData()
-
-_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
-
-ledger = sa.Table(
-    "sync_ledger", metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
-    sa.Column("endpoint", sa.String(64), nullable=False),
-    sa.Column("key", sa.String(256), nullable=False),
-    sa.Column("payload_hash", sa.String(64), nullable=False),
-    sa.Column("outcome", sa.String(24), nullable=False),
-    sa.Column("status_code", sa.Integer),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("latency_ms", sa.Float),
-    sa.Column("correlation_id", sa.String(128)),
-    sa.Column("partition", sa.String(64)),
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("batch_key", sa.String(64)),  # the Idempotency-Key / bulk request the row travelled in
-    sa.Column("redacted_payload", sa.JSON),
-    sa.Column("error", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_sync_ledger_endpoint_key", "endpoint", "key", "id"),
-    sa.Index("ix_sync_ledger_partition", "partition", "endpoint"),
-    sa.Index("ix_sync_ledger_run", "run_id"),
-)
-
 _LOOKUP_CHUNK = 900  # keys per IN (...) query; below SQLite's bound-parameter limit
-_created: set[str] = set()
-_created_lock = threading.Lock()
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def ensure_schema(engine: sa.Engine) -> None:
-    """Create the sync tables (ledger, dead letters, rate budget) once per engine and process."""
-    token = f"{id(engine)}:{engine.url.render_as_string(hide_password=True)}"
-    with _created_lock:
-        if token in _created:
-            return
-        # Imported here so each table stays in its own module while sharing one MetaData.
-        from voyado_sync.sync import dead_letters, rate_budget  # noqa: F401
-
-        try:
-            metadata.create_all(engine, checkfirst=True)
-        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
-            # Another process created them between our check and our CREATE: look again.
-            metadata.create_all(engine, checkfirst=True)
-        _created.add(token)
 
 
 @dataclass
@@ -96,7 +50,7 @@ def key_states(conn: sa.Connection, endpoint: str, keys: Iterable[str]) -> dict[
     """Latest delivered hash and latest pending state per key (keys never pushed are absent)."""
     keys = list(dict.fromkeys(keys))
     out: dict[str, KeyState] = {}
-    c = ledger.c
+    c = ledger_t.c
     for i in range(0, len(keys), _LOOKUP_CHUNK):
         chunk = keys[i:i + _LOOKUP_CHUNK]
         rows = conn.execute(
@@ -123,7 +77,7 @@ def last_successful_hashes(engine: sa.Engine, endpoint: str, keys: Iterable[str]
 def redacted_payloads(conn: sa.Connection, row_ids: Sequence[int]) -> dict[int, Any]:
     if not row_ids:
         return {}
-    rows = conn.execute(sa.select(ledger.c.id, ledger.c.redacted_payload).where(ledger.c.id.in_(list(row_ids))))
+    rows = conn.execute(sa.select(ledger_t.c.id, ledger_t.c.redacted_payload).where(ledger_t.c.id.in_(list(row_ids))))
     return {r.id: r.redacted_payload for r in rows}
 
 
@@ -136,7 +90,7 @@ def insert_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
         r.setdefault("created_at", stamp)
         r.setdefault("updated_at", stamp)
         r.setdefault("attempts", 0)
-    result = conn.execute(sa.insert(ledger).returning(ledger.c.id, sort_by_parameter_order=True), rows)
+    result = conn.execute(sa.insert(ledger_t).returning(ledger_t.c.id, sort_by_parameter_order=True), rows)
     return [r.id for r in result]
 
 
@@ -149,9 +103,9 @@ def finalize_rows(conn: sa.Connection, updates: list[dict[str, Any]]) -> None:
         u.setdefault("updated_at", stamp)
         for col in ("status_code", "latency_ms", "correlation_id", "error"):
             u.setdefault(col, None)
-    c = ledger.c
+    c = ledger_t.c
     conn.execute(
-        sa.update(ledger).where(c.id == sa.bindparam("_id")).values(
+        sa.update(ledger_t).where(c.id == sa.bindparam("_id")).values(
             outcome=sa.bindparam("outcome"), status_code=sa.bindparam("status_code"),
             attempts=sa.bindparam("attempts"), latency_ms=sa.bindparam("latency_ms"),
             correlation_id=sa.bindparam("correlation_id"), error=sa.bindparam("error"),
@@ -162,9 +116,9 @@ def finalize_rows(conn: sa.Connection, updates: list[dict[str, Any]]) -> None:
 
 def mark_stale(conn: sa.Connection, endpoint: str, keys: Sequence[str], outcome: Outcome, error: str) -> None:
     """Settle in-flight rows left by a dead process (e.g. a trigger whose fate is unknown)."""
-    c = ledger.c
+    c = ledger_t.c
     for i in range(0, len(keys), _LOOKUP_CHUNK):
-        conn.execute(sa.update(ledger).where(c.endpoint == endpoint, c.key.in_(list(keys[i:i + _LOOKUP_CHUNK])),
+        conn.execute(sa.update(ledger_t).where(c.endpoint == endpoint, c.key.in_(list(keys[i:i + _LOOKUP_CHUNK])),
                                              c.outcome == Outcome.IN_FLIGHT.value)
                      .values(outcome=outcome.value, error=error, updated_at=now()))
 
@@ -173,7 +127,7 @@ def partition_summary(engine: sa.Engine, partition: str, endpoint: str | None = 
     """Counts by outcome (latest decisive row per endpoint and key: a replayed dead letter counts as
     delivered), failure rate, p50/p95 latency over all requests of the partition."""
     ensure_schema(engine)
-    c = ledger.c
+    c = ledger_t.c
     query = sa.select(c.endpoint, c.key, c.outcome, c.latency_ms).where(c.partition == partition).order_by(c.id)
     if endpoint:
         query = query.where(c.endpoint == endpoint)

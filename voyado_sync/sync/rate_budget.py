@@ -35,19 +35,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from voyado_sync.privacy import hash_value
-from voyado_sync.sync.ledger import ensure_schema, metadata
+from voyado_sync.state.sync_tables import ensure_schema, rate_budget_t
 
 DEFAULT_RATE = 40.0
-
-budgets = sa.Table(
-    "sync_rate_budget", metadata,
-    sa.Column("key_hash", sa.String(64), primary_key=True),
-    sa.Column("tokens", sa.Float, nullable=False),
-    sa.Column("stamp", sa.Float, nullable=False),  # epoch seconds of the last refill
-    sa.Column("rate", sa.Float, nullable=False),
-    sa.Column("burst", sa.Float, nullable=False),
-)
-
 
 class RateBudget:
     def __init__(self, state_engine: sa.Engine, api_key: str, rate_per_second: float = DEFAULT_RATE,
@@ -83,25 +73,25 @@ class RateBudget:
 
     def _claim(self, want: int) -> tuple[int, float]:
         """Take up to ``want`` tokens from the shared bucket: (granted, seconds to wait if none)."""
-        t = budgets.c
+        t = rate_budget_t.c
         with self.engine.begin() as conn:
             # Touch first: this UPDATE takes the row lock (PostgreSQL) / write lock (SQLite) for the
             # whole transaction, so the read-refill-write below cannot interleave with another process.
-            touched = conn.execute(sa.update(budgets).where(t.key_hash == self.key_hash)
+            touched = conn.execute(sa.update(rate_budget_t).where(t.key_hash == self.key_hash)
                                    .values(rate=self.rate, burst=self.burst)).rowcount
             now = self._db_now(conn)
             if not touched:
-                insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(budgets)
+                insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(rate_budget_t)
                 conn.execute(insert.values(key_hash=self.key_hash, tokens=self.burst, stamp=now, rate=self.rate,
                                            burst=self.burst).on_conflict_do_nothing(index_elements=["key_hash"]))
-                conn.execute(sa.update(budgets).where(t.key_hash == self.key_hash).values(rate=self.rate))
+                conn.execute(sa.update(rate_budget_t).where(t.key_hash == self.key_hash).values(rate=self.rate))
             row = conn.execute(sa.select(t.tokens, t.stamp).where(t.key_hash == self.key_hash)).one()
             tokens = min(self.burst, row.tokens + max(0.0, now - row.stamp) * self.rate)
             # All or nothing: a partial grant would cost one transaction per token when pushers contend.
             want = min(want, max(1, int(self.burst)))
             granted = want if tokens >= want else 0
             tokens -= granted
-            conn.execute(sa.update(budgets).where(t.key_hash == self.key_hash)
+            conn.execute(sa.update(rate_budget_t).where(t.key_hash == self.key_hash)
                          .values(tokens=tokens, stamp=max(now, row.stamp)))
         self.claims += 1
         wait = 0.0 if granted else (min(want, self.burst) - tokens) / self.rate
@@ -129,8 +119,8 @@ class RateBudget:
         share it). Empty the shared bucket so every pusher waits for it to refill, instead of each retrying
         into the limit. (The refused request itself waits for its Retry-After in the retry policy.)"""
         with self.engine.begin() as conn:
-            conn.execute(sa.update(budgets).where(budgets.c.key_hash == self.key_hash, budgets.c.tokens > 0)
-                         .values(tokens=0.0))
+            t = rate_budget_t.c
+            conn.execute(sa.update(rate_budget_t).where(t.key_hash == self.key_hash, t.tokens > 0).values(tokens=0.0))
         self.penalties += 1
 
     @contextmanager

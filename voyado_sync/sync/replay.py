@@ -26,11 +26,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from voyado_sync.clients.http import RetryPolicy
+from voyado_sync.clients.http import DEFAULT_RETRY, RetryPolicy
 from voyado_sync import jsonutil
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import NOT_REPLAYABLE
-from voyado_sync.sync.engine import DEFAULT_RETRY, Endpoint, SyncAborted, SyncEngine
+from voyado_sync.sync.engine import Endpoint, SyncAborted, SyncEngine
 from voyado_sync.sync.models import SyncItem
 from voyado_sync.sync.rate_budget import RateBudget
 

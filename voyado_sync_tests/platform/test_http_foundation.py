@@ -1,12 +1,13 @@
 """The shared sandbox server and retry policy, through real sockets."""
 
+import socket
 import time
 
 import httpx
 import pytest
 
 from voyado_sync.clients.http import (ApiError, AuthError, RetryPolicy, TransientError, ValidationError, decode_json,
-                                      send)
+                                      proves_not_processed, send)
 from voyado_sync.sandbox.http import FaultRule, Response, SandboxApp, SandboxServer
 
 
@@ -99,3 +100,42 @@ def test_request_log_and_admin_faults_over_http(server):
         log = client.get("/__admin/requests").json()["results"]
     assert [(r["method"], r["path"], r["status"]) for r in log if not r["path"].startswith("/__admin")] == [
         ("POST", "/count", 200), ("GET", "/nowhere", 404)]
+
+
+def _transient_from(outcome) -> TransientError:
+    """The TransientError `send` raises when the transport answers ``outcome`` (a status or an exception)."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(outcome, int):
+            return httpx.Response(outcome, json={"errors": [{"code": "X"}]})
+        raise outcome("injected", request=request)
+
+    with httpx.Client(base_url="http://voyado.invalid", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(TransientError) as info:
+            send(client, "POST", "/write", code_of=lambda b: b["errors"][0]["code"])
+    return info.value
+
+
+@pytest.mark.parametrize("outcome,unprocessed", [
+    (429, True), (503, True),  # the gateway turned the request away
+    (httpx.ConnectError, True), (httpx.ConnectTimeout, True), (httpx.PoolTimeout, True),  # no connection made
+    (502, False), (504, False), (httpx.ReadTimeout, False), (httpx.WriteTimeout, False), (httpx.ReadError, False),
+    (httpx.WriteError, False), (httpx.RemoteProtocolError, False),  # the request may have landed
+])
+def test_only_failures_that_prove_the_request_unprocessed_are_called_so(outcome, unprocessed):
+    assert proves_not_processed(_transient_from(outcome)) is unprocessed
+
+
+def test_a_refused_connection_and_an_exhausted_pool_prove_the_request_unprocessed(server):
+    """Through real sockets: nothing listens on the port / the pool's only connection is taken."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    with httpx.Client(base_url=closed) as client, pytest.raises(TransientError) as refused:
+        send(client, "POST", "/count", code_of=lambda b: None)
+    assert isinstance(refused.value.__cause__, httpx.ConnectError) and proves_not_processed(refused.value)
+    with httpx.Client(base_url=server.url, limits=httpx.Limits(max_connections=1),
+                      timeout=httpx.Timeout(2.0, pool=0.05)) as client:
+        with client.stream("POST", "/count"), pytest.raises(TransientError) as queued:
+            send(client, "POST", "/count", code_of=lambda b: None)
+    assert isinstance(queued.value.__cause__, httpx.PoolTimeout) and proves_not_processed(queued.value)
+    assert server.app.effects == 1  # only the streamed request reached the handler

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from voyado_sync.state.sync_tables import ledger_t
 from voyado_sync.sync import dead_letters as dlq
-from voyado_sync.sync.ledger import ledger
 from voyado_sync.sync.models import Outcome
 from voyado_sync.sync.replay import replay_dead_letters
 from voyado_sync.sync.rate_budget import RateBudget
@@ -38,9 +38,9 @@ def _ledger_after_kill(state):
     seen = None
     while True:
         with state.connect() as conn:
-            left = Counter(r.outcome for r in conn.execute(sa.select(ledger.c.outcome).where(ledger.c.run_id == "killed")))
+            left = Counter(r.outcome for r in conn.execute(sa.select(ledger_t.c.outcome).where(ledger_t.c.run_id == "killed")))
             unfinished = {r.endpoint for r in conn.execute(
-                sa.select(ledger.c.endpoint).where(ledger.c.outcome == "in_flight"))}
+                sa.select(ledger_t.c.endpoint).where(ledger_t.c.outcome == "in_flight"))}
         if (left, unfinished) == seen:
             return left, unfinished
         seen = (left, unfinished)

@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from voyado_sync.clients.http import RetryPolicy
+from voyado_sync.state.sync_tables import ledger_t
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import PointTransactionsEndpoint, ReceiptsEndpoint, TriggersEndpoint
 from voyado_sync.sync.engine import SyncAborted, batch_key
-from voyado_sync.sync.ledger import last_successful_hashes, ledger
+from voyado_sync.sync.ledger import last_successful_hashes
 from voyado_sync.sync.models import Outcome, SyncItem
 from voyado_sync_tests.sync.conftest import make_engine, set_faults
 from voyado_sync_tests.sync.factories import PARTITION, point_row, points, receipt, receipts, triggers
@@ -20,9 +21,9 @@ from voyado_sync_tests.sync.factories import PARTITION, point_row, points, recei
 
 def _ledger_rows(state, run_id=None):
     with state.connect() as conn:
-        q = sa.select(ledger).order_by(ledger.c.id)
+        q = sa.select(ledger_t).order_by(ledger_t.c.id)
         if run_id:
-            q = q.where(ledger.c.run_id == run_id)
+            q = q.where(ledger_t.c.run_id == run_id)
         return [r._asdict() for r in conn.execute(q)]
 
 
