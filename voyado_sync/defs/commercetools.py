@@ -3,15 +3,11 @@
 Thin wiring: windows, flattening, delta planning and POS parsing live in `voyado_sync.extract`; this module
 turns them into partitioned assets with metadata and checks, a sensor and two schedules.
 
-Environment (besides the CTP_* credentials of the resource):
-  VOYADO_SYNC_CT_DATASETS      comma-separated subset of datasets to define (default: all)
-  VOYADO_SYNC_CT_DELTA_MODE    auto | messages | watermark (default auto: messages when the project has them)
-  VOYADO_SYNC_RECONCILE_DAYS   days re-extracted by the weekly reconciliation sweep (default 7)
+Settings: ``ct_datasets`` (the datasets defined), ``ct_delta_mode``, ``reconcile_days`` (see `voyado_sync.settings`).
 """
 
 
 import hashlib
-import os
 from datetime import datetime, timedelta, timezone
 from collections.abc import Callable
 from typing import Any
@@ -32,21 +28,11 @@ from voyado_sync.partitions import daily_partitions, partition_window_utc
 from voyado_sync.privacy import scrub
 from voyado_sync.resources.commercetools import CommercetoolsResource
 from voyado_sync.resources.state import PartitionStoreResource
-from voyado_sync.settings import ConfigError, get_settings
+from voyado_sync.settings import get_settings
 
 GROUP = "commercetools"
 POOL = "commercetools_api"
-ENABLED: list[Dataset] = select_datasets(os.environ.get("VOYADO_SYNC_CT_DATASETS"))  # unknown name: fails at load
-DELTA_MODES = ("auto", "messages", "watermark")
-_DELTA_MODE = os.environ.get("VOYADO_SYNC_CT_DELTA_MODE", "auto").strip().lower()
-if _DELTA_MODE not in DELTA_MODES:
-    raise ConfigError(f"VOYADO_SYNC_CT_DELTA_MODE={_DELTA_MODE!r}; expected one of {', '.join(DELTA_MODES)}")
-try:
-    RECONCILE_DAYS = int(os.environ.get("VOYADO_SYNC_RECONCILE_DAYS", "7"))
-except ValueError:
-    raise ConfigError("VOYADO_SYNC_RECONCILE_DAYS must be an integer number of days") from None
-if not 1 <= RECONCILE_DAYS <= 90:
-    raise ConfigError(f"VOYADO_SYNC_RECONCILE_DAYS={RECONCILE_DAYS} must be within 1..90")
+ENABLED: list[Dataset] = select_datasets(get_settings().ct_datasets)  # unknown name: fails at load
 
 ERASURE_KEY = dg.AssetKey(["commercetools", "erasure_events"])
 POS_KEY = dg.AssetKey(["pos", "receipts"])
@@ -311,7 +297,7 @@ def commercetools_reconciliation(context: dg.ScheduleEvaluationContext) -> list[
     stamp = now.strftime("%Y-%m-%d")
     return [dg.RunRequest(run_key=f"reconcile:{stamp}:{k}", partition_key=k,
                           tags={"voyado_sync/trigger": "reconciliation"})
-            for k in reconciliation_keys(now, RECONCILE_DAYS)]
+            for k in reconciliation_keys(now, get_settings().reconcile_days)]
 
 
 _BY_NAME = {ds.name: ds for ds in ENABLED}
@@ -449,9 +435,9 @@ def _carry_watermarks(client: CommercetoolsClient, cursor: delta.DeltaCursor, ov
 _RECHECK_WATERMARK_MODE = timedelta(hours=1)
 
 
-def _delta_mode(client: CommercetoolsClient, cursor: delta.DeltaCursor, now: datetime) -> str:
-    if _DELTA_MODE != "auto":
-        return _DELTA_MODE
+def _delta_mode(client: CommercetoolsClient, cursor: delta.DeltaCursor, setting: str, now: datetime) -> str:
+    if setting != "auto":
+        return setting
     if cursor.mode == "watermark" and cursor.checked_at and \
             now - datetime.fromisoformat(cursor.checked_at) < _RECHECK_WATERMARK_MODE:
         return "watermark"
@@ -484,7 +470,7 @@ def commercetools_delta_sensor(context: dg.SensorEvaluationContext,
     own = client.client_id
     overlap = timedelta(minutes=settings.safety_lag_minutes)
     try:
-        mode = _delta_mode(client, cursor, datetime.now(timezone.utc))
+        mode = _delta_mode(client, cursor, settings.ct_delta_mode, datetime.now(timezone.utc))
         changes: delta.Changes = {}
         skipped = 0
         watermarked = [ds for ds in ENABLED if mode == "watermark" or ds.delta == "watermark"]

@@ -2,7 +2,6 @@
 push asset. Consent and preferences are owned by Voyado and never written here."""
 
 import json
-import os
 from collections import defaultdict
 from typing import Any
 
@@ -14,6 +13,7 @@ from voyado_sync.mapping.contacts import contact_request
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import EngageResource
+from voyado_sync.settings import get_settings
 from voyado_sync.sync.dagster_push import PushConfig, run_push
 from voyado_sync.sync.models import SyncItem
 
@@ -87,7 +87,7 @@ def contacts_payload(context: dg.AssetExecutionContext, partition_store: Partiti
 def bulk_min() -> int:
     """From this many creates for one store on, use the bulk endpoint (≤ 4 000 per request) instead of
     one request per contact; an initial load of a shop is thousands of creates."""
-    return int(os.environ.get("VOYADO_CONTACTS_BULK_MIN", "200"))
+    return get_settings().contacts_bulk_min
 
 
 def merge_metadata(results: list[dg.MaterializeResult]) -> dict[str, Any]:

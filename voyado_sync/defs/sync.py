@@ -3,19 +3,18 @@ dead-letter replay job. The engine itself lives in `voyado_sync.sync`; push asse
 `voyado_sync.sync.dagster_push.run_push`."""
 
 
-import os
-
 import dagster as dg
 
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import EngageResource
+from voyado_sync.settings import get_settings
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.ledger import partition_summary
 
 SYNC_LOG_KEY = dg.AssetKey(["sync", "log"])
 FAILURE_RATE_CHECK = "failure_rate_below_threshold"
-DEFAULT_MAX_FAILURE_RATE = float(os.environ.get("VOYADO_SYNC_MAX_FAILURE_RATE", "0.05"))
+DEFAULT_MAX_FAILURE_RATE = get_settings().max_failure_rate
 
 
 class SyncLogConfig(dg.Config):

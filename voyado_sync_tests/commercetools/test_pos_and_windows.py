@@ -180,7 +180,7 @@ def test_schedules_target_the_closed_day_and_the_last_n_days():
     assert len(keys) == 7 and keys[-1] == (now.date() - timedelta(days=1)).isoformat()
     with dg.build_schedule_context(scheduled_execution_time=now) as ctx:
         requests = ct_defs.commercetools_reconciliation(ctx)
-    assert [r.partition_key for r in requests] == ct_defs.reconciliation_keys(now, ct_defs.RECONCILE_DAYS)
+    assert [r.partition_key for r in requests] == ct_defs.reconciliation_keys(now, get_settings().reconcile_days)
     assert all(r.tags["voyado_sync/trigger"] == "reconciliation" for r in requests)
     assert ct_defs.commercetools_daily_schedule.cron_schedule == "15 0 * * *"  # closed day + 5 min lag + slack
     at = datetime(2026, 3, 2, 0, 15, tzinfo=timezone.utc)
