@@ -1,22 +1,16 @@
-"""Commercetools (and POS drop) source assets, their checks, the delta sensor and the schedules.
+"""Commercetools and POS drop source assets: one partitioned asset per Commercetools dataset, the erasure
+events, the POS receipts, their checks and metadata, and the job extracting one day of all of them.
 
-Thin wiring: windows, flattening, delta planning and POS parsing live in `voyado_sync.extract`; this module
-turns them into partitioned assets with metadata and checks, a sensor and two schedules.
+Thin wiring: windows, flattening and POS parsing live in `voyado_sync.extract`. The datasets defined are
+``Settings.ct_datasets`` (all by default), read when the code location loads."""
 
-Settings: ``ct_datasets`` (the datasets defined), ``ct_delta_mode``, ``reconcile_days`` (see `voyado_sync.settings`).
-"""
-
-
-import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pyarrow as pa
 
-from voyado_sync.clients.http import ApiError, AuthError
-from voyado_sync.defs.automation import CHAIN, daily_sync_job
+from voyado_sync.clients.http import AuthError
 from voyado_sync.extract import delta, delta_reader, pos_files
 from voyado_sync.extract.datasets import Dataset, select_datasets
 from voyado_sync.extract.extraction import (PII_COLUMNS, extract_window, partition_quality,
@@ -32,7 +26,7 @@ GROUP = "commercetools"
 POOL = "commercetools_api"
 ENABLED: list[Dataset] = select_datasets(get_settings().ct_datasets)  # unknown name: fails at load
 
-ERASURE_KEY = dg.AssetKey(["commercetools", "erasure_events"])
+ERASURE_KEY = dg.AssetKey(["commercetools", delta.ERASURE])
 POS_KEY = dg.AssetKey(["pos", "receipts"])
 # A daily partition lands shortly after midnight; a day and a bit without one means the pipeline is stuck.
 FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25))
@@ -241,101 +235,8 @@ def pos_receipts(context: dg.AssetExecutionContext, partition_store: PartitionSt
         ])
 
 
-# --- jobs, schedules, sensor ---------------------------------------------------------------------------
-_CT_KEYS = [a.key for a in commercetools_assets] + [ERASURE_KEY]  # what the delta sensor may request
-_ALL_KEYS = [*_CT_KEYS, POS_KEY]
+# --- the job extracting one day of every source ---------------------------------------------------------
 commercetools_daily_job = dg.define_asset_job(
-    "commercetools_daily", selection=dg.AssetSelection.assets(*_ALL_KEYS),
+    "commercetools_daily",
+    selection=dg.AssetSelection.assets(*[a.key for a in commercetools_assets], ERASURE_KEY, POS_KEY),
     description="Extract one day of every Commercetools dataset, erasure events and POS receipts.")
-
-# The closed day: its window ends at midnight, plus the safety lag, plus slack for late commits. The key is
-# computed (not "the last partition"), so this stays right whether or not the open day is a partition.
-_lag = get_settings().safety_lag_minutes
-_DAILY_AT = (min(23, (_lag + 10) // 60), (_lag + 10) % 60)
-
-
-def closed_day_key(scheduled: datetime, tz: str) -> str:
-    return (scheduled.astimezone(ZoneInfo(tz)).date() - timedelta(days=1)).isoformat()
-
-
-@dg.schedule(cron_schedule=f"{_DAILY_AT[1]} {_DAILY_AT[0]} * * *", target=daily_sync_job,
-             name="commercetools_daily_schedule", execution_timezone=get_settings().timezone,
-             default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="Runs the whole daily chain (sources, identity, payloads, pushes) for the day that just closed.")
-def commercetools_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    key = closed_day_key(context.scheduled_execution_time or datetime.now(timezone.utc), get_settings().timezone)
-    return dg.RunRequest(run_key=f"daily:{key}", partition_key=key, tags={"voyado_sync/trigger": "daily"})
-
-
-def reconciliation_keys(now: datetime, days: int) -> list[str]:
-    """The last ``days`` closed partitions before ``now`` (oldest first), bounded by the start date."""
-    last_closed = closed_day_key(now, get_settings().timezone)
-    keys = [k for k in daily_partitions.get_partition_keys(current_time=now) if k <= last_closed]
-    return keys[-days:]
-
-
-@dg.schedule(cron_schedule="30 3 * * 0", target=daily_sync_job, name="commercetools_reconciliation",
-             execution_timezone=get_settings().timezone, default_status=dg.DefaultScheduleStatus.RUNNING,
-             description="Weekly sweep re-extracting the last VOYADO_SYNC_RECONCILE_DAYS days, to catch anything "
-                         "the delta sensor missed (changes without messages, late commits, downtime).")
-def commercetools_reconciliation(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    now = context.scheduled_execution_time or datetime.now(timezone.utc)
-    stamp = now.strftime("%Y-%m-%d")
-    return [dg.RunRequest(run_key=f"reconcile:{stamp}:{k}", partition_key=k,
-                          tags={"voyado_sync/trigger": "reconciliation"})
-            for k in reconciliation_keys(now, get_settings().reconcile_days)]
-
-
-_BY_NAME = {ds.name: ds for ds in ENABLED}
-
-
-def chain_followers(context: dg.SensorEvaluationContext) -> list[dg.AssetKey]:
-    """Everything downstream of the sources in the daily chain (identity, payloads, pushes, sync log), so
-    a change reaches Voyado in the same run. Empty when the sensor is ticked without its definitions."""
-    try:
-        graph = context.repository_def.asset_graph
-    except Exception:  # ticked standalone (build_sensor_context without definitions)
-        return []
-    return sorted((k for k in CHAIN.resolve(graph) if k.path[0] not in ("commercetools", "pos")),
-                  key=lambda k: k.to_user_string())
-
-
-@dg.sensor(target=CHAIN, minimum_interval_seconds=300,
-           default_status=dg.DefaultSensorStatus.RUNNING, name="commercetools_delta_sensor",
-           description="Every 5 minutes: reads the Messages API from its cursor (or lastModifiedAt watermarks "
-                       "where there are no messages or they are disabled) and requests runs only for the "
-                       "partitions and datasets that changed. Our own write-backs (same API client) are skipped.")
-def commercetools_delta_sensor(context: dg.SensorEvaluationContext,
-                               commercetools: CommercetoolsResource) -> dg.SensorResult:
-    settings = get_settings()
-    cursor = delta.DeltaCursor.from_json(context.cursor)
-    client = commercetools.client()
-    try:
-        read = delta_reader.read_changes(client, cursor, ENABLED, settings.ct_delta_mode,
-                                         timedelta(minutes=settings.safety_lag_minutes), settings.timezone,
-                                         datetime.now(timezone.utc))
-    except ApiError as exc:
-        # Keep the cursor as it was: the next tick retries the same range, nothing is skipped.
-        return dg.SensorResult(skip_reason=f"Commercetools unavailable: {exc}")
-    new_cursor = cursor.to_json()
-    valid = set(daily_partitions.get_partition_keys())
-    requests, deferred = [], []
-    token = hashlib.sha1(new_cursor.encode()).hexdigest()[:12]
-    followers = chain_followers(context)
-    for key in sorted(read.changes):
-        if key not in valid:
-            deferred.append(key)  # not a partition yet (the open day) or before the start date
-            continue
-        names = sorted(n for n in read.changes[key] if n == delta.ERASURE or n in _BY_NAME)
-        if not names:
-            continue
-        assets = [ERASURE_KEY if n == delta.ERASURE else dg.AssetKey(_BY_NAME[n].asset_key) for n in names]
-        requests.append(dg.RunRequest(run_key=f"ct-delta:{key}:{'+'.join(names)}:{token}", partition_key=key,
-                                      asset_selection=assets + followers, tags={"voyado_sync/trigger": "delta"}))
-    if deferred:
-        context.log.info(f"changes in {deferred} wait for the daily schedule (not partitions yet)")
-    if read.own_skipped:
-        context.log.info(f"skipped {read.own_skipped} change(s) made by our own client {client.client_id!r}")
-    if not requests:
-        return dg.SensorResult(skip_reason=f"no changes ({read.mode} mode)", cursor=new_cursor)
-    return dg.SensorResult(run_requests=requests, cursor=new_cursor)
