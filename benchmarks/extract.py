@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         import dagster as dg
         import httpx
 
-        from voyado_sync.defs import commercetools as ct_defs
+        from voyado_sync.defs.commercetools import assets as ct_assets
         from voyado_sync.resources.commercetools import CommercetoolsResource
         from voyado_sync.resources.state import PartitionStoreResource
 
@@ -120,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                                                    client_id="sandbox-client", client_secret="sandbox-secret"),
             "partition_store": PartitionStoreResource(base_dir=str(home / "data")),
         }
-        orders_asset = next(a for a in ct_defs.commercetools_assets if a.key.path[-1] == "orders")
+        orders_asset = next(a for a in ct_assets.commercetools_assets if a.key.path[-1] == "orders")
         config = dg.RunConfig(ops={"commercetools__orders":
-                                   ct_defs.ExtractConfig(verify_completeness=not args.no_completeness)})
+                                   ct_assets.ExtractConfig(verify_completeness=not args.no_completeness)})
         t1 = time.perf_counter()
         result = dg.materialize([orders_asset], partition_key=key, resources=resources, run_config=config,
                                 instance=dg.DagsterInstance.ephemeral())

@@ -8,10 +8,11 @@ resolution hashes every distinct identifier of a million records for its decisio
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from typing import Any
+
+from voyado_sync.settings import secret
 
 _PII_KEYS = {
     "email", "customeremail", "mobilephone", "phone", "mobile", "socialsecuritynumber", "firstname",
@@ -27,7 +28,7 @@ PHONE_RE = re.compile(r"(?<![\w-])(?:\+|0)\d[\d\s\-]{6,}\d(?![\w-])")
 
 
 def _key() -> bytes:
-    return os.environ.get("VOYADO_SYNC_HASH_KEY", "voyado_sync").encode()
+    return secret("VOYADO_SYNC_HASH_KEY", "voyado_sync").encode()
 
 
 def keyed_hasher() -> Callable[[bytes], str]:

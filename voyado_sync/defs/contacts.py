@@ -2,7 +2,6 @@
 push asset. Consent and preferences are owned by Voyado and never written here."""
 
 import json
-import os
 from collections import defaultdict
 from typing import Any
 
@@ -13,6 +12,7 @@ from voyado_sync.lookups.config import mapping_config
 from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.contacts import contact_request
 from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets
+from voyado_sync.settings import get_settings
 from voyado_sync.sync.endpoints import Api
 from voyado_sync.sync.models import Outcome, SyncItem, SyncReport
 
@@ -77,7 +77,7 @@ def build_payload(step: Step) -> Built:
 def bulk_min() -> int:
     """From this many creates for one store on, use the bulk endpoint (≤ 4 000 per request) instead of
     one request per contact; an initial load of a shop is thousands of creates."""
-    return int(os.environ.get("VOYADO_CONTACTS_BULK_MIN", "200"))
+    return get_settings().contacts_bulk_min
 
 
 def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:

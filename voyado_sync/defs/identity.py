@@ -22,6 +22,7 @@ from voyado_sync.identity.rules import load_rules
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.privacy import hash_value
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
+from voyado_sync.settings import get_settings
 from voyado_sync.state.identity import IdentityStateStore, StaleIdentityState
 from voyado_sync.storage import PartitionStore
 
@@ -161,7 +162,7 @@ def identity(context: dg.AssetExecutionContext, config: IdentityConfig, state_db
              partition_store: PartitionStoreResource):
     key = context.partition_key
     store = partition_store.store()
-    rules = load_rules()
+    rules = load_rules(config_dir=get_settings().config_dir)
     inp, removed = read_day(store, key, rules)
     state = IdentityStateStore(state_db.engine())
     result = run_day(state, inp, removed, rules, config.full)

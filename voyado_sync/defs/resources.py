@@ -3,8 +3,6 @@ URLs default to nothing so a missing setting fails at launch with the variable's
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from voyado_sync.resources.commercetools import CommercetoolsResource
@@ -24,19 +22,19 @@ def resources() -> dg.Definitions:
                 project_key=dg.EnvVar("CTP_PROJECT_KEY"),
                 client_id=dg.EnvVar("CTP_CLIENT_ID"),
                 client_secret=dg.EnvVar("CTP_CLIENT_SECRET"),
-                scopes=os.environ.get("CTP_SCOPES", ""),
+                scopes=settings.ct_scopes,
             ),
             "engage": EngageResource(
                 base_url=dg.EnvVar("VOYADO_ENGAGE_URL"),
                 api_key=dg.EnvVar("VOYADO_API_KEY"),
-                rate_limit_per_second=float(os.environ.get("VOYADO_RATE_LIMIT_PER_SECOND", "40")),
-                max_concurrency=int(os.environ.get("VOYADO_MAX_CONCURRENCY", "8")),
+                rate_limit_per_second=settings.rate_limit_per_second,
+                max_concurrency=settings.max_concurrency,
             ),
             # Elevate is optional: without its URL the catalog is still built but not pushed.
             "elevate": ElevateResource(
                 base_url=dg.EnvVar("VOYADO_ELEVATE_URL"),
                 api_key=dg.EnvVar("VOYADO_ELEVATE_API_KEY"),
-            ) if os.environ.get("VOYADO_ELEVATE_URL") else ElevateResource(enabled=False),
+            ) if settings.elevate_url else ElevateResource(enabled=False),
             "state_db": StateDatabase(url=settings.state_db_url),
             "partition_store": PartitionStoreResource(base_dir=str(settings.data_dir)),
         }

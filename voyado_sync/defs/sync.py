@@ -3,13 +3,12 @@ dead-letter replay job. The engine itself lives in `voyado_sync.sync`; push asse
 `voyado_sync.seam`, which the replay pushes through too."""
 
 
-import os
-
 import dagster as dg
 
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.resources.state import StateDatabase
 from voyado_sync.seam import push_target
+from voyado_sync.settings import get_settings
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import Api
 from voyado_sync.sync.engine import SyncAborted
@@ -18,7 +17,7 @@ from voyado_sync.sync.replay import partition_store_source, replay_dead_letters
 
 SYNC_LOG_KEY = dg.AssetKey(["sync", "log"])
 FAILURE_RATE_CHECK = "failure_rate_below_threshold"
-DEFAULT_MAX_FAILURE_RATE = float(os.environ.get("VOYADO_SYNC_MAX_FAILURE_RATE", "0.05"))
+DEFAULT_MAX_FAILURE_RATE = get_settings().max_failure_rate
 
 
 class SyncLogConfig(dg.Config):

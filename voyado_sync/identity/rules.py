@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from voyado_sync.settings import ConfigError, get_settings
+from voyado_sync.settings import PACKAGE_DATA, ConfigError
 
 # Identifier types the extractor emits, strongest first.
 DEFAULT_PRIORITY = [
@@ -150,13 +150,16 @@ class IdentityRules(BaseModel):
         return set(exact), regexes, exact
 
 
-def default_rules_path() -> Path:
-    return get_settings().config_dir / "identity_rules.yaml"
+def default_rules_path(config_dir: str | Path | None = None) -> Path:
+    """The rules file of a configuration folder (default: the repository's ``data/``; the Dagster shell
+    passes ``Settings.config_dir``)."""
+    return Path(config_dir or PACKAGE_DATA) / "identity_rules.yaml"
 
 
-def load_rules(path: str | Path | None = None) -> IdentityRules:
-    """Read and validate the rules file; a missing default file means built-in defaults."""
-    p = Path(path) if path is not None else default_rules_path()
+def load_rules(path: str | Path | None = None, *, config_dir: str | Path | None = None) -> IdentityRules:
+    """Read and validate ``path``, else the rules file of ``config_dir``, where a missing file means
+    built-in defaults."""
+    p = Path(path) if path is not None else default_rules_path(config_dir)
     if not p.exists():
         if path is not None:
             raise ConfigError(f"identity rules file {p} does not exist")

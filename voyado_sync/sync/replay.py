@@ -14,11 +14,7 @@ Engage and found they did not fire); ones that did fire are closed with `dismiss
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import os
-import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -138,103 +134,3 @@ def replay_dead_letters(state_engine: sa.Engine, target: Target, *, endpoint: st
             else:
                 report.replayed += 1
     return report
-
-
-# ---- CLI: `voyado-sync replay-dlq` ---------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="voyado-sync replay-dlq", description=(
-        "Re-send open dead letters; a row leaves the dead letters only on success. The API key is read "
-        "from VOYADO_API_KEY (Elevate: VOYADO_ELEVATE_API_KEY), never from the command line."))
-    p.add_argument("--endpoint", help="only this endpoint (receipts, point_transactions, triggers, ...)")
-    p.add_argument("--partition", help="only this partition (YYYY-MM-DD)")
-    p.add_argument("--key", action="append", dest="keys", help="only this key (repeatable)")
-    p.add_argument("--limit", type=int)
-    p.add_argument("--include-unknown", action="store_true",
-                   help="also re-send triggers whose outcome is unknown (verified in Engage as not fired)")
-    p.add_argument("--list", action="store_true", help="list the matching open dead letters (redacted); send nothing")
-    p.add_argument("--dismiss", metavar="RESOLUTION",
-                   help="close the matching rows without sending (needs --endpoint and --key)")
-    p.add_argument("--state-db", help="SQLAlchemy URL of the state database (default: VOYADO_SYNC_STATE_DB)")
-    p.add_argument("--data-dir", help="payload datasets folder (default: VOYADO_SYNC_DATA_DIR)")
-    p.add_argument("--engage-url", default=os.environ.get("VOYADO_ENGAGE_URL"))
-    p.add_argument("--elevate-url", default=os.environ.get("VOYADO_ELEVATE_URL"))
-    p.add_argument("--rate", type=float, default=float(os.environ.get("VOYADO_RATE_LIMIT_PER_SECOND", "40")))
-    p.add_argument("--concurrency", type=int, default=int(os.environ.get("VOYADO_MAX_CONCURRENCY", "8")))
-    return p
-
-
-def _print(obj: Any) -> None:
-    print(json.dumps(obj, default=str, sort_keys=True))
-
-
-def cli_replay(argv: list[str]) -> int:
-    """Exit codes: 0 nothing left open, 1 some rows still open, 2 bad usage/config or wrong credentials."""
-    from voyado_sync.settings import ConfigError, get_settings
-    from voyado_sync.state.db import get_engine
-    from voyado_sync.storage import PartitionStore
-
-    args = _parser().parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    state = get_engine(args.state_db or settings.state_db_url)
-    if args.list:
-        rows = dlq.list_dead_letters(state, endpoint=args.endpoint, partition=args.partition, keys=args.keys,
-                                     limit=args.limit)
-        for r in rows:
-            _print({"endpoint": r.endpoint, "key": r.key, "partition": r.partition, "reason": r.reason,
-                    "status_code": r.status_code, "error": r.error, "failures": r.failures,
-                    "last_failed_at": r.last_failed_at, "payload": r.redacted_payload})
-        _print({"open": len(rows)})
-        return 0
-    if args.dismiss is not None:
-        if not args.endpoint or not args.keys:
-            print("error: --dismiss needs --endpoint and at least one --key", file=sys.stderr)
-            return 2
-        _print({"dismissed": dlq.dismiss(state, args.endpoint, args.keys, args.dismiss)})
-        return 0
-    if args.endpoint in NOT_REPLAYABLE:
-        print(f"error: {NOT_REPLAYABLE[args.endpoint]}", file=sys.stderr)
-        return 2
-    resources = _resources(args)
-    if isinstance(resources, str):
-        print(f"error: {resources}", file=sys.stderr)
-        return 2
-    from voyado_sync.seam import push_target
-
-    try:
-        report = replay_dead_letters(
-            state, push_target(resources, state), endpoint=args.endpoint, partition=args.partition, keys=args.keys,
-            include_unknown=args.include_unknown,
-            payload_source=partition_store_source(PartitionStore(args.data_dir or settings.data_dir)),
-            limit=args.limit)
-    except SyncAborted as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        for resource in resources.values():
-            resource.close()
-    _print(report.summary())
-    return 0 if report.still_open == 0 and report.payload_unavailable == 0 else 1
-
-
-def _resources(args: argparse.Namespace):
-    """The Voyado resources the CLI can push with, or why it cannot."""
-    from voyado_sync.resources.voyado import ElevateResource, EngageResource
-    from voyado_sync.sync.endpoints import Api, api_of
-
-    resources = {}
-    api_key = os.environ.get("VOYADO_API_KEY", "")
-    if args.engage_url and api_key:
-        resources[Api.ENGAGE] = EngageResource(base_url=args.engage_url, api_key=api_key,
-                                               rate_limit_per_second=args.rate, max_concurrency=args.concurrency)
-    elevate_key = os.environ.get("VOYADO_ELEVATE_API_KEY", "")
-    if args.elevate_url and elevate_key:
-        resources[Api.ELEVATE] = ElevateResource(base_url=args.elevate_url, api_key=elevate_key)
-    wanted = api_of(args.endpoint) if args.endpoint else Api.ENGAGE
-    if wanted not in resources:
-        return ("set VOYADO_ELEVATE_URL (or --elevate-url) and VOYADO_ELEVATE_API_KEY" if wanted is Api.ELEVATE
-                else "set VOYADO_ENGAGE_URL (or --engage-url) and VOYADO_API_KEY")
-    return resources

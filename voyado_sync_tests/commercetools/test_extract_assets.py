@@ -11,13 +11,14 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from voyado_sync.defs import commercetools as ct_defs
+from voyado_sync.defs.commercetools import assets as ct_assets
+from voyado_sync.extract.windows import partition_window
 from voyado_sync.sandbox.http import FaultRule
 from voyado_sync.storage import PartitionStore
 
 from .conftest import PROJECT, api_requests, example, make_customers, make_orders, past_day, ts
 
-ASSETS = {a.key.path[-1]: a for a in ct_defs.commercetools_assets}
+ASSETS = {a.key.path[-1]: a for a in ct_assets.commercetools_assets}
 
 
 def materialize(assets, key, resources, **kw):
@@ -204,7 +205,7 @@ def test_faults_during_extraction_still_give_complete_partitions(ct, resources):
     app.faults.configure(seed=11, rules=[FaultRule(
         pattern=f"GET /{PROJECT}/orders", retry_after=0.02,
         probabilities={"429": 0.1, "502": 0.05, "503": 0.1, "504": 0.05, "reset": 0.05, "truncate": 0.05})])
-    config = dg.RunConfig(ops={"commercetools__orders": ct_defs.ExtractConfig(page_size=100)})
+    config = dg.RunConfig(ops={"commercetools__orders": ct_assets.ExtractConfig(page_size=100)})
     result = materialize([ASSETS["orders"]], day, resources, run_config=config)
     assert result.success and all(checks(result).values())
     m = meta(result, "commercetools__orders")
@@ -214,7 +215,7 @@ def test_faults_during_extraction_still_give_complete_partitions(ct, resources):
 
 def test_open_day_window_stops_at_now_minus_lag(ct, resources):
     start = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    w = ct_defs.partition_window(start, start + timedelta(days=1), datetime.now(timezone.utc), timedelta(minutes=5))
+    w = partition_window(start, start + timedelta(days=1), datetime.now(timezone.utc), timedelta(minutes=5))
     assert w.end <= datetime.now(timezone.utc) - timedelta(minutes=5)
     assert w.end - datetime.now(timezone.utc) > timedelta(minutes=-6)
 
@@ -229,7 +230,7 @@ def test_all_datasets_and_erasure_events_materialize(ct, resources):
                           "geoLocation": {"type": "Point", "coordinates": [18.06, 59.33]}}])
     app.put("carts", [{**copy.deepcopy(make_orders(day, 1)[0]), "cartState": "Active"}])
     app.delete("customers", customers[0]["id"])
-    result = materialize(ct_defs.commercetools_assets + [ct_defs.erasure_events], day, resources)
+    result = materialize(ct_assets.commercetools_assets + [ct_assets.erasure_events], day, resources)
     assert result.success
     store = store_of(resources)
     erasures = store.read("commercetools/erasure_events", [day])

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from voyado_sync.defs import commercetools as ct_defs
+from voyado_sync.defs.commercetools import assets as ct_assets
 from voyado_sync.extract.datasets import DATASETS
 from voyado_sync.extract.flatten import flatten_page
 from voyado_sync.sandbox.generator import GeneratorConfig, generate, write_dataset
@@ -33,7 +33,7 @@ def test_generated_documents_and_pos_files_load_without_rejects(ct, resources, t
     days = {d.get("lastModifiedAt", "")[:10] for attr in RESOURCE_OF for d in getattr(ds, attr)}
     days = sorted(d for d in days if d and d <= anchor.isoformat() and d >= (anchor - timedelta(days=400)).isoformat())
     assert days
-    assets = ct_defs.commercetools_assets + [ct_defs.pos_receipts]
+    assets = ct_assets.commercetools_assets + [ct_assets.pos_receipts]
     rows = {name: 0 for name in [*RESOURCE_OF, "pos"]}
     for day in days[-3:]:
         result = dg.materialize(assets, partition_key=day, resources=resources,
@@ -41,7 +41,7 @@ def test_generated_documents_and_pos_files_load_without_rejects(ct, resources, t
         assert result.success
         failed = {(e.asset_key.to_user_string(), e.check_name): e.metadata for e in result.get_asset_check_evaluations()
                   if not e.passed}
-        for dataset in [d.name for d in ct_defs.ENABLED]:
+        for dataset in [d.name for d in ct_assets.ENABLED]:
             rejects = store.read(f"commercetools/{dataset}_rejects", [day])
             assert rejects.empty, (dataset, rejects["reason"].tolist()[:3])
         pos_rejects = store.read("pos/receipts_rejects", [day])

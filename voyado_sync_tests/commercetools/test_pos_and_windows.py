@@ -87,7 +87,7 @@ def test_csv_groups_lines_and_a_bad_row_rejects_only_its_receipt(tmp_path):
 
 
 def test_pos_asset_loads_good_receipts_and_rejects_the_rest(tmp_path, monkeypatch, resources):
-    from voyado_sync.defs import commercetools as ct_defs
+    from voyado_sync.defs.commercetools import assets as ct_assets
 
     day = past_day()
     drop = tmp_path / "drop"
@@ -96,7 +96,7 @@ def test_pos_asset_loads_good_receipts_and_rejects_the_rest(tmp_path, monkeypatc
     bad = receipt("POS-3-002", f"{day}T12:00:00+00:00", currency="ZZZ")
     (drop / f"STO-SE-01_{day}_1.json").write_text(json.dumps([receipt("POS-3-001", f"{day}T12:00:00+00:00"), bad]))
     (drop / f"STO-SE-01_{day}_copy.json").write_text(json.dumps([receipt("POS-3-001", f"{day}T12:00:00+00:00")]))
-    result = dg.materialize([ct_defs.pos_receipts], partition_key=day, resources=resources,
+    result = dg.materialize([ct_assets.pos_receipts], partition_key=day, resources=resources,
                             instance=dg.DagsterInstance.ephemeral())
     assert result.success
     m = {k: v.value for k, v in result.asset_materializations_for_node("pos__receipts")[0].metadata.items()}
@@ -158,33 +158,36 @@ def test_bad_configuration_fails_fast_with_one_message(monkeypatch):
         get_settings()
     monkeypatch.delenv("VOYADO_SYNC_START_DATE")
     monkeypatch.setenv("VOYADO_SYNC_CT_DATASETS", "orders,bogus")
-    import voyado_sync.defs.commercetools as module
+    import voyado_sync.defs.commercetools.assets as assets
+    import voyado_sync.defs.commercetools.schedules as schedules
 
     with pytest.raises(ConfigError, match="unknown Commercetools dataset 'bogus'"):
-        importlib.reload(module)
+        importlib.reload(assets)
     monkeypatch.setenv("VOYADO_SYNC_CT_DATASETS", "orders")
     monkeypatch.setenv("VOYADO_SYNC_RECONCILE_DAYS", "0")
-    with pytest.raises(ConfigError, match="RECONCILE_DAYS=0"):
-        importlib.reload(module)
+    for module in (assets, schedules):
+        with pytest.raises(ConfigError, match="RECONCILE_DAYS=0"):
+            importlib.reload(module)
     monkeypatch.delenv("VOYADO_SYNC_CT_DATASETS")
     monkeypatch.delenv("VOYADO_SYNC_RECONCILE_DAYS")
-    importlib.reload(module)
-    assert len(module.ENABLED) == len(datasets.DATASETS)
+    importlib.reload(assets)
+    importlib.reload(schedules)
+    assert len(assets.ENABLED) == len(datasets.DATASETS)
 
 
 def test_schedules_target_the_closed_day_and_the_last_n_days():
-    from voyado_sync.defs import commercetools as ct_defs
+    from voyado_sync.defs.commercetools import schedules
 
     now = datetime.now(timezone.utc)
-    keys = ct_defs.reconciliation_keys(now, 7)
+    keys = schedules.reconciliation_keys(now, 7)
     assert len(keys) == 7 and keys[-1] == (now.date() - timedelta(days=1)).isoformat()
     with dg.build_schedule_context(scheduled_execution_time=now) as ctx:
-        requests = ct_defs.commercetools_reconciliation(ctx)
-    assert [r.partition_key for r in requests] == ct_defs.reconciliation_keys(now, ct_defs.RECONCILE_DAYS)
+        requests = schedules.commercetools_reconciliation(ctx)
+    assert [r.partition_key for r in requests] == schedules.reconciliation_keys(now, get_settings().reconcile_days)
     assert all(r.tags["voyado_sync/trigger"] == "reconciliation" for r in requests)
-    assert ct_defs.commercetools_daily_schedule.cron_schedule == "15 0 * * *"  # closed day + 5 min lag + slack
+    assert schedules.commercetools_daily_schedule.cron_schedule == "15 0 * * *"  # closed day + 5 min lag + slack
     at = datetime(2026, 3, 2, 0, 15, tzinfo=timezone.utc)
     with dg.build_schedule_context(scheduled_execution_time=at) as ctx:
-        daily = ct_defs.commercetools_daily_schedule(ctx)
+        daily = schedules.commercetools_daily_schedule(ctx)
     assert daily.partition_key == "2026-03-01" and daily.run_key == "daily:2026-03-01"
-    assert ct_defs.closed_day_key(at, "America/New_York") == "2026-02-28"  # still the 1st there
+    assert schedules.closed_day_key(at, "America/New_York") == "2026-02-28"  # still the 1st there

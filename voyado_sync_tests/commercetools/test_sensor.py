@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from voyado_sync.clients.commercetools import CommercetoolsClient
-from voyado_sync.defs import commercetools as ct_defs
+from voyado_sync.defs.commercetools.sensor import commercetools_delta_sensor
+from voyado_sync.extract.datasets import DATASETS
 
 from voyado_sync.sandbox.http import FaultRule
 
@@ -17,7 +18,7 @@ from .conftest import FAST_RETRY, PROJECT, api_requests, make_customers, make_or
 
 def tick(resources, cursor):
     with dg.build_sensor_context(cursor=cursor, resources={"commercetools": resources["commercetools"]}) as ctx:
-        return ct_defs.commercetools_delta_sensor(ctx)
+        return commercetools_delta_sensor(ctx)
 
 
 def planned(result) -> dict[str, set[str]]:
@@ -53,7 +54,7 @@ def test_messages_mode_requests_only_changed_partitions_and_idle_ticks_are_cheap
         {k: v for k, v in json.loads(second.cursor).items() if k != "checked_at"}
     idle_requests = api_requests(app)[before:]
     # project switch + one messages page + one page per watermark dataset (categories, channels, carts)
-    assert len(idle_requests) <= len(ct_defs.ENABLED)
+    assert len(idle_requests) <= len(DATASETS)
     assert [r.query.get("limit") for r in idle_requests if "/messages" in r.path] == [["500"]]
 
 
@@ -70,7 +71,7 @@ def test_messages_disabled_falls_back_to_watermarks_without_losing_changes(ct, r
     before = len(api_requests(app))
     idle = tick(resources, second.cursor)
     assert not idle.run_requests
-    assert len(api_requests(app)) - before <= len(ct_defs.ENABLED)  # one small request per dataset at most
+    assert len(api_requests(app)) - before <= len(DATASETS)  # one small request per dataset at most
     # and back: messages on again -> the sensor returns to messages mode from the oldest watermark
     app.set_messages_enabled(True)
     cursor = json.loads(idle.cursor)

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pandas as pd
 
+from voyado_sync.cli import replay_dlq
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import ElevateResource, EngageResource
 from voyado_sync.storage import PartitionStore
@@ -15,7 +16,7 @@ from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import PointTransactionsEndpoint, ReceiptsEndpoint
 from voyado_sync.sync.models import Outcome, SyncItem
 from voyado_sync.sync.rate_budget import RateBudget
-from voyado_sync.sync.replay import cli_replay, partition_store_source, replay_dead_letters
+from voyado_sync.sync.replay import partition_store_source, replay_dead_letters
 from voyado_sync_tests.sync.conftest import FAST_RETRY, make_engine
 from voyado_sync_tests.sync.factories import API_KEY, PARTITION, point_row, points, receipt, receipts
 
@@ -71,7 +72,7 @@ def test_dead_letters_replayed_after_a_fix_and_only_successes_leave(engage, stat
     old = {k: os.environ.get(k) for k in with_env}
     os.environ.update(with_env)
     try:
-        code = cli_replay(["--endpoint", "point_transactions", "--state-db", str(state.url.render_as_string(False)),
+        code = replay_dlq(["--endpoint", "point_transactions", "--state-db", str(state.url.render_as_string(False)),
                            "--data-dir", str(tmp_path / "data"), "--engage-url", engage.url])
     finally:
         for k, v in old.items():
@@ -105,5 +106,5 @@ def test_replay_job_in_dagster(engage, state, pg_url, tmp_path):
 def test_cli_refuses_to_replay_a_full_catalog_or_a_commercetools_write_piecemeal(state, capsys):
     for endpoint, hint in (("elevate_catalog", "voyado/catalog_sync"),
                            ("ct_customer_fields", "commercetools/customer_fields_writeback")):
-        code = cli_replay(["--endpoint", endpoint, "--state-db", str(state.url.render_as_string(False))])
+        code = replay_dlq(["--endpoint", endpoint, "--state-db", str(state.url.render_as_string(False))])
         assert code == 2 and hint in capsys.readouterr().err
