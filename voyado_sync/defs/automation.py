@@ -5,15 +5,10 @@ that changed. Unpartitioned reference assets (target audiences) refresh on their
 
 import dagster as dg
 
-from voyado_sync.defs.freshness import partition_freshness_checks
-
-REFERENCE = dg.AssetSelection.assets(["voyado", "target_audiences"])
-# Freshness checks judge whether a run landed in time; they have their own sensor, not a place in the run.
-CHAIN = (dg.AssetSelection.groups("commercetools", "identity", "voyado", "sync") - REFERENCE
-         - dg.AssetSelection.checks(*partition_freshness_checks))
+from voyado_sync.chain import CHAIN, DAILY_JOB, REFERENCE
 
 daily_sync_job = dg.define_asset_job(
-    "daily_sync", selection=CHAIN,
+    DAILY_JOB, selection=CHAIN,
     description="Everything for one day partition, in dependency order; blocking checks stop a bad push.",
     tags={"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"},
 )

@@ -7,15 +7,14 @@ they are the only partition-aware freshness checks."""
 
 import dagster as dg
 
+from voyado_sync.chain import FRESHNESS_TRACKED
 from voyado_sync.settings import get_settings
 
 # The daily schedule starts the closed day at 00:15 + lag; two hours is the SLA for it to reach Voyado.
 DEADLINE_CRON = "0 2 * * *"
-TRACKED = [["commercetools", "orders"], ["commercetools", "customers"], ["pos", "receipts"],
-           ["identity", "profiles"], ["voyado", "receipts_sync"], ["voyado", "contacts_sync"]]
 
 partition_freshness_checks = dg.build_time_partition_freshness_checks(
-    assets=[dg.AssetKey(k) for k in TRACKED], deadline_cron=DEADLINE_CRON, timezone=get_settings().timezone,
+    assets=[dg.AssetKey(k) for k in FRESHNESS_TRACKED], deadline_cron=DEADLINE_CRON, timezone=get_settings().timezone,
     severity=dg.AssetCheckSeverity.WARN)
 
 partition_freshness_sensor = dg.build_sensor_for_freshness_checks(

@@ -20,7 +20,8 @@ import pyarrow as pa
 
 from voyado_sync.extract.datasets import BY_MESSAGE_TYPE_ID, DATASETS
 from voyado_sync.extract.flatten import TS
-from voyado_sync.extract.windows import partition_key_of, parse_ts
+from voyado_sync.extract.windows import partition_key_of
+from voyado_sync.timestamps import parse_ts
 
 ERASURE = "erasure_events"
 # Message payload fields that carry a whole document (possibly with personal data): not kept in erasure rows.

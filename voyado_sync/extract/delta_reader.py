@@ -15,7 +15,7 @@ from voyado_sync.clients.commercetools import CommercetoolsClient
 from voyado_sync.clients.http import AuthError
 from voyado_sync.extract import delta
 from voyado_sync.extract.datasets import Dataset
-from voyado_sync.extract.windows import iso_ms, parse_ts
+from voyado_sync.timestamps import iso_ms, parse_ts
 
 MAX_PAGES_PER_TICK = 20  # bounds one tick; the cursor keeps the rest for the next
 # Watermark mode re-reads the project's messages switch this rarely; staying in watermark mode a little

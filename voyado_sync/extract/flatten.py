@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from voyado_sync.extract.windows import parse_ts
+from voyado_sync.timestamps import parse_ts
 from voyado_sync.money import MoneyError, amount
 
 if TYPE_CHECKING:

@@ -15,23 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from voyado_sync.timestamps import iso_ms
+
 TOTAL_CAP = 10_000
 # The API stores milliseconds; a window narrower than this cannot be split further.
 MIN_SPLIT = timedelta(milliseconds=2)
-
-
-def iso_ms(ts: datetime) -> str:
-    """Commercetools DateTime literal: UTC, millisecond precision, ``Z`` suffix."""
-    ts = ts.astimezone(timezone.utc)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
-
-
-def parse_ts(value: str) -> datetime:
-    """Parse a Commercetools DateTime (``...Z`` or with offset) into an aware UTC datetime."""
-    ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if ts.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no time zone")
-    return ts.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)

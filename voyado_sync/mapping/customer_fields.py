@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from voyado_sync.extract.windows import iso_ms
+from voyado_sync.timestamps import iso_ms
 from voyado_sync.mapping.config import WritebackRule
 
 FIELDS: dict[str, dict[str, Any]] = {

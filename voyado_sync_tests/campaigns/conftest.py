@@ -1,1 +1,11 @@
-from voyado_sync_tests.sync.conftest import engage  # noqa: F401  (the Engage sandbox fixture)
+from collections.abc import Iterator
+
+import pytest
+
+from voyado_sync_tests.sync.support import Engage, engage_sandbox
+
+
+@pytest.fixture
+def engage() -> Iterator[Engage]:
+    with engage_sandbox() as box:
+        yield box

@@ -11,7 +11,7 @@ from voyado_sync.clients.http import (USER_AGENT, AuthError, ConflictError, NotF
                                       ValidationError)
 from voyado_sync.sandbox.http import FaultRule
 
-from .conftest import FAST_RETRY, PROJECT, api_requests, make_customers, make_orders, past_day
+from .support import FAST_RETRY, PROJECT, api_requests, make_customers, make_orders, past_day
 
 
 def test_pages_more_than_10k_in_one_window_by_id_cursor_without_offset(ct, client):

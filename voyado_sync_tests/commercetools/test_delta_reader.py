@@ -9,7 +9,7 @@ from voyado_sync.extract.datasets import DATASETS
 from voyado_sync.extract.delta import DeltaCursor
 from voyado_sync.extract.delta_reader import delta_mode, read_changes
 
-from .conftest import PROJECT, api_requests, make_customers, make_orders, past_day
+from .support import PROJECT, api_requests, make_customers, make_orders, past_day
 
 LAG = timedelta(minutes=5)
 ALL = list(DATASETS.values())

@@ -16,7 +16,7 @@ from voyado_sync.extract.windows import partition_window
 from voyado_sync.sandbox.http import FaultRule
 from voyado_sync.storage import PartitionStore
 
-from .conftest import PROJECT, api_requests, example, make_customers, make_orders, past_day, ts
+from .support import PROJECT, api_requests, example, make_customers, make_orders, past_day, ts
 
 ASSETS = {a.key.path[-1]: a for a in ct_assets.commercetools_assets}
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from voyado_sync.extract.datasets import DATASETS
 from voyado_sync.extract.flatten import flatten_page
 
-from .conftest import example
+from .support import example
 
 
 def money(cents: int, currency: str = "SEK", digits: int = 2) -> dict:

@@ -12,7 +12,7 @@ from voyado_sync.extract.datasets import DATASETS
 from voyado_sync.extract.flatten import flatten_page
 from voyado_sync.sandbox.generator import GeneratorConfig, generate, write_dataset
 
-from .conftest import past_day
+from .support import past_day
 
 RESOURCE_OF = {"customers": "customers", "orders": "orders", "payments": "payments",
                "products": "product-projections", "categories": "categories", "inventory": "inventory",

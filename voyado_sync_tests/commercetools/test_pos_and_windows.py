@@ -15,7 +15,7 @@ from voyado_sync.extract.pos_files import parse_pos_file, read_partition
 from voyado_sync.extract.windows import Window, exact_count, partition_key_of, partition_window, quantile_cuts
 from voyado_sync.settings import ConfigError, get_settings
 
-from .conftest import past_day
+from .support import past_day
 
 
 def receipt(rid: str, created_at: str, **over) -> dict:

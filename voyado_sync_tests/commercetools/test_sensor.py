@@ -13,7 +13,7 @@ from voyado_sync.extract.datasets import DATASETS
 
 from voyado_sync.sandbox.http import FaultRule
 
-from .conftest import FAST_RETRY, PROJECT, api_requests, make_customers, make_orders, past_day
+from .support import FAST_RETRY, PROJECT, api_requests, make_customers, make_orders, past_day
 
 
 def tick(resources, cursor):

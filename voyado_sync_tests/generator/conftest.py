@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from voyado_sync.sandbox.generator import Dataset, GeneratorConfig, generate
 
-ANCHOR = date(2026, 11, 26)
+from .support import ANCHOR
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from voyado_sync.sandbox.generator import (
     Dataset, GeneratorConfig, check_order_money, cli, generate, iter_orders, read_dataset, write_dataset)
 from voyado_sync.sandbox.generator.dataset import CT_FILES
 
-from .conftest import ANCHOR
+from .support import ANCHOR
 
 SMALL = dict(persons=60, orders=120, pos_receipts=40, products=8, anchor_date=ANCHOR)
 LISTS = [*CT_FILES, "pos_receipts", "voyado_contacts", "persons"]

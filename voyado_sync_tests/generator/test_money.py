@@ -11,7 +11,7 @@ from voyado_sync.money import amount
 from voyado_sync.sandbox.generator import GeneratorConfig, check_order_money, check_order_payments, generate
 from voyado_sync.sandbox.generator.checks import check_returns
 
-from .conftest import ANCHOR
+from .support import ANCHOR
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from voyado_sync.sandbox.generator import GeneratorConfig, generate
 
-from .conftest import ANCHOR
+from .support import ANCHOR
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from voyado_sync.defs.freshness import TRACKED, partition_freshness_checks
+from voyado_sync.chain import CHAIN, FRESHNESS_TRACKED
+from voyado_sync.defs.freshness import partition_freshness_checks
 from voyado_sync.partitions import daily_partitions
 
 
@@ -12,7 +13,7 @@ def _evaluate(defs: dg.Definitions, instance: dg.DagsterInstance) -> dict[str, b
 
 
 def test_partition_freshness_checks_track_the_latest_closed_day():
-    keys = [dg.AssetKey(k) for k in TRACKED]
+    keys = [dg.AssetKey(k) for k in FRESHNESS_TRACKED]
     defs = dg.Definitions(
         assets=[dg.AssetSpec(k, partitions_def=daily_partitions) for k in keys],
         asset_checks=partition_freshness_checks,
@@ -26,3 +27,13 @@ def test_partition_freshness_checks_track_the_latest_closed_day():
                 instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
         after = _evaluate(defs, instance)
         assert all(after.values()), after
+
+
+def test_the_daily_run_leaves_the_freshness_checks_to_their_sensor():
+    from voyado_sync.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    built = {key for checks in partition_freshness_checks for key in checks.check_keys}
+    assert len(built) == len(FRESHNESS_TRACKED)
+    in_run = CHAIN.resolve_checks(graph)
+    assert in_run and not built & in_run

@@ -15,7 +15,7 @@ import pytest
 from voyado_sync.sandbox.commercetools import CommercetoolsSandbox
 from voyado_sync.sandbox.http import SandboxServer
 
-PROJECT = "voyado-sandbox"
+from voyado_sync.sandbox.run import CT_PROJECT_KEY as PROJECT
 # Verbatim copies of the official example documents (reference/commercetools-examples), kept in the repo so
 # the round-trip tests run on a fresh clone.
 EXAMPLES_DIR = Path(__file__).parent / "reference_examples"

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from voyado_sync_tests.sandbox_commercetools.conftest import PROJECT
+from voyado_sync.sandbox.run import CT_PROJECT_KEY as PROJECT
 
 
 def _token(ct, auth, **data):

@@ -11,7 +11,7 @@ import threading
 
 from voyado_sync.state.db import get_engine
 from voyado_sync.sync.endpoints import PointTransactionsEndpoint, ReceiptsEndpoint, TriggersEndpoint
-from voyado_sync_tests.sync.conftest import Engage, make_engine
+from voyado_sync_tests.sync.support import Engage, make_engine
 from voyado_sync_tests.sync.factories import points, receipts, triggers
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import CartsEndpoint, ContactsBulkEndpoint, StockLevelsEndpoint
 from voyado_sync.sync.models import Outcome, SyncItem
-from voyado_sync_tests.sync.conftest import make_engine
+from voyado_sync_tests.sync.support import make_engine
 from voyado_sync_tests.sync.factories import PARTITION, contact_id
 
 

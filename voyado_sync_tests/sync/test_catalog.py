@@ -9,7 +9,7 @@ from voyado_sync.sandbox.http import SandboxServer
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import ElevateCatalogEndpoint
 from voyado_sync.sync.models import Outcome, SyncItem
-from voyado_sync_tests.sync.conftest import make_engine
+from voyado_sync_tests.sync.support import make_engine
 from voyado_sync_tests.sync.factories import PARTITION
 
 

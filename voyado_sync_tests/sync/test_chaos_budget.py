@@ -12,7 +12,7 @@ from voyado_sync.sandbox.engage import EngageSandbox
 from voyado_sync.sandbox.http import SandboxServer
 from voyado_sync.sync.endpoints import PointTransactionsEndpoint, ReceiptsEndpoint
 from voyado_sync.sync.models import Outcome
-from voyado_sync_tests.sync.conftest import Engage, make_engine, set_faults
+from voyado_sync_tests.sync.support import Engage, make_engine, set_faults
 from voyado_sync_tests.sync.factories import API_KEY, contact_docs, points, receipts
 
 CHAOS = {"429": 0.06, "503": 0.06, "reset": 0.04, "truncate": 0.04}  # 20 % of requests

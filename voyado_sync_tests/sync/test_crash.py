@@ -21,7 +21,7 @@ from voyado_sync.sync.replay import replay_dead_letters
 from voyado_sync.sync.rate_budget import RateBudget
 from voyado_sync.sync.endpoints import TriggersEndpoint
 from voyado_sync_tests.sync import push_worker
-from voyado_sync_tests.sync.conftest import FAST_RETRY, make_engine, set_faults
+from voyado_sync_tests.sync.support import FAST_RETRY, make_engine, set_faults
 from voyado_sync_tests.sync.factories import API_KEY
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from voyado_sync.sync.endpoints import PointTransactionsEndpoint, ReceiptsEndpoi
 from voyado_sync.sync.engine import SyncAborted, batch_key
 from voyado_sync.sync.ledger import last_successful_hashes
 from voyado_sync.sync.models import Outcome, SyncItem
-from voyado_sync_tests.sync.conftest import make_engine, set_faults
+from voyado_sync_tests.sync.support import make_engine, set_faults
 from voyado_sync_tests.sync.factories import PARTITION, point_row, points, receipt, receipts, triggers
 
 

@@ -17,7 +17,7 @@ from voyado_sync.sync.endpoints import PointTransactionsEndpoint, ReceiptsEndpoi
 from voyado_sync.sync.models import Outcome, SyncItem
 from voyado_sync.sync.rate_budget import RateBudget
 from voyado_sync.sync.replay import partition_store_source, replay_dead_letters
-from voyado_sync_tests.sync.conftest import FAST_RETRY, make_engine
+from voyado_sync_tests.sync.support import FAST_RETRY, make_engine
 from voyado_sync_tests.sync.factories import API_KEY, PARTITION, point_row, points, receipt, receipts
 
 

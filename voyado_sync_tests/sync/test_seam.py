@@ -13,7 +13,7 @@ from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import ENDPOINT_NAMES, NOT_REPLAYABLE, Api, CustomerFieldsEndpoint, api_of
 from voyado_sync.sync.models import Outcome, SyncItem, SyncReport
 from voyado_sync.sync.replay import replay_dead_letters
-from voyado_sync_tests.sync.conftest import make_engine
+from voyado_sync_tests.sync.support import make_engine
 from voyado_sync_tests.sync.factories import API_KEY, PARTITION
 
 

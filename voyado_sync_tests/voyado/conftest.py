@@ -9,14 +9,11 @@ import pytest
 
 from voyado_sync.clients.elevate import ElevateClient
 from voyado_sync.clients.engage import EngageClient
-from voyado_sync.clients.http import RetryPolicy
 from voyado_sync.sandbox.elevate import ElevateSandbox
 from voyado_sync.sandbox.engage import EngageSandbox
 from voyado_sync.sandbox.http import SandboxServer
 
-KEY = "sandbox-key"
-ELEVATE_KEY = "elevate-key"
-FAST_RETRY = RetryPolicy(max_attempts=6, max_total_seconds=10.0, initial_backoff=0.01, max_backoff=0.1)
+from .support import ELEVATE_KEY, FAST_RETRY, KEY
 
 
 @pytest.fixture
@@ -61,8 +58,3 @@ def elevate(elevate_server) -> ElevateSandbox:
 def elevate_client(elevate_server) -> Iterator[ElevateClient]:
     with ElevateClient(elevate_server.url, ELEVATE_KEY, retry=FAST_RETRY, timeout=5) as c:
         yield c
-
-
-def member(n: int, **extra) -> dict:
-    return {"firstName": f"F{n}", "lastName": f"L{n}", "email": f"person{n}@example.com",
-            "externalId": f"ct-{n}", **extra}

@@ -13,7 +13,7 @@ import pytest
 from voyado_sync.clients.elevate import ElevateClient
 from voyado_sync.clients.http import AuthError, ConflictError, ValidationError
 
-from .conftest import ELEVATE_KEY, FAST_RETRY
+from .support import ELEVATE_KEY, FAST_RETRY
 
 PATH = "/api/admin/v4/import/catalog"
 

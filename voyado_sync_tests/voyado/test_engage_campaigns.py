@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import KEY, member
+from .support import KEY, member
 
 
 def test_custom_triggers_need_an_existing_contact_and_are_not_deduplicated(api, engage):

@@ -10,7 +10,7 @@ import pytest
 from voyado_sync.clients.engage import EngageClient, OutcomeUnknownError
 from voyado_sync.clients.http import USER_AGENT, AuthError, ConflictError, NotFoundError, TransientError, ValidationError
 
-from .conftest import FAST_RETRY, member
+from .support import FAST_RETRY, member
 
 
 def faults(server, pattern: str, probabilities: dict, seed: int = 1, **extra) -> None:

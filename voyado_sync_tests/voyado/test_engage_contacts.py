@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from .conftest import KEY, member
+from .support import KEY, member
 
 
 def test_apikey_required_and_unknown_key_rejected(engage_server, engage):

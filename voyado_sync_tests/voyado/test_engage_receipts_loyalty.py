@@ -7,7 +7,7 @@ import copy
 import httpx
 import pytest
 
-from .conftest import member
+from .support import member
 
 
 def receipt(rid: str = "ct-order-1-payment-1", match_key: str = "ct-1", match_type: str = "externalId",

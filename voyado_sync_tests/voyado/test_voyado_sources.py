@@ -13,7 +13,7 @@ from voyado_sync.resources.state import PartitionStoreResource
 from voyado_sync.resources.voyado import EngageResource
 from voyado_sync.storage import PartitionStore
 
-from .conftest import KEY
+from .support import KEY
 
 FIRST = daily_partitions.get_first_partition_key()
 DAY = "2025-03-01"

@@ -15,7 +15,8 @@ from voyado_sync.extract import delta, delta_reader, pos_files
 from voyado_sync.extract.datasets import Dataset, select_datasets
 from voyado_sync.extract.extraction import (PII_COLUMNS, extract_window, partition_quality,
                                             verify_completeness)
-from voyado_sync.extract.windows import Window, iso_ms, partition_window
+from voyado_sync.extract.windows import Window, partition_window
+from voyado_sync.timestamps import iso_ms
 from voyado_sync.partitions import daily_partitions, partition_window_utc
 from voyado_sync.privacy import scrub
 from voyado_sync.resources.commercetools import CommercetoolsResource

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from voyado_sync.defs.automation import daily_sync_job
+from voyado_sync.chain import DAILY_JOB
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.settings import get_settings
 
@@ -20,7 +20,7 @@ def closed_day_key(scheduled: datetime, tz: str) -> str:
     return (scheduled.astimezone(ZoneInfo(tz)).date() - timedelta(days=1)).isoformat()
 
 
-@dg.schedule(cron_schedule=f"{_DAILY_AT[1]} {_DAILY_AT[0]} * * *", target=daily_sync_job,
+@dg.schedule(cron_schedule=f"{_DAILY_AT[1]} {_DAILY_AT[0]} * * *", job_name=DAILY_JOB,
              name="commercetools_daily_schedule", execution_timezone=get_settings().timezone,
              default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Runs the whole daily chain (sources, identity, payloads, pushes) for the day that just closed.")
@@ -36,7 +36,7 @@ def reconciliation_keys(now: datetime, days: int) -> list[str]:
     return keys[-days:]
 
 
-@dg.schedule(cron_schedule="30 3 * * 0", target=daily_sync_job, name="commercetools_reconciliation",
+@dg.schedule(cron_schedule="30 3 * * 0", job_name=DAILY_JOB, name="commercetools_reconciliation",
              execution_timezone=get_settings().timezone, default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Weekly sweep re-extracting the last VOYADO_SYNC_RECONCILE_DAYS days, to catch anything "
                          "the delta sensor missed (changes without messages, late commits, downtime).")

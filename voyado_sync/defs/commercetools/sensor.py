@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from voyado_sync.clients.http import ApiError
-from voyado_sync.defs.automation import CHAIN
+from voyado_sync.chain import CHAIN
 from voyado_sync.extract import delta, delta_reader
 from voyado_sync.extract.datasets import select_datasets
 from voyado_sync.partitions import daily_partitions
