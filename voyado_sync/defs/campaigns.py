@@ -14,7 +14,7 @@ from voyado_sync.defs.contacts import merge_metadata
 from voyado_sync.defs.receipts import contact_lookups, latest_documents, mapping_config
 from voyado_sync.mapping.campaigns import CampaignDay, campaign_events
 from voyado_sync.mapping.customer_fields import tier_of
-from voyado_sync.mapping.receipts import not_a_sale
+from voyado_sync.mapping.order import not_a_sale
 from voyado_sync.partitions import daily_partitions, partition_window_utc
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import EngageResource
