@@ -11,9 +11,8 @@ import pandas as pd
 from voyado_sync.mapping.categories import category_paths, product_category_paths
 from voyado_sync.mapping.config import MappingConfig, cached_config
 from voyado_sync.mapping.context import MappingContext
-from voyado_sync.mapping.frame import order_results, pos_results, results_frame
+from voyado_sync.mapping.frame import order_results, pos_results, reject_repeated_ids, results_frame, unvalidated
 from voyado_sync.mapping.models import loads
-from voyado_sync.mapping.validate import batch_problems
 from voyado_sync.partitions import daily_partitions
 from voyado_sync.reconciliation import reconcile
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
@@ -112,23 +111,17 @@ def receipts_payload(context: dg.AssetExecutionContext, partition_store: Partiti
     ctx = mapping_context(store, key)
     results = order_results(_raw(store, "commercetools/orders", key), ctx) + pos_results(
         _raw(store, "pos/receipts", key), ctx)
-    frame = results_frame(results)
-    ok = frame["status"] == "receipt"
-    problems = batch_problems([loads(p) for p in frame.loc[ok, "payload"]])
-    invalid = [i for i, found in zip(frame.index[ok], problems) if found]
-    for i, found in zip(frame.index[ok], problems):
-        if found:
-            frame.at[i, "status"] = "rejected"
-            frame.at[i, "reason"] = "; ".join(found)
+    frame = results_frame(results)  # every receipt in it was validated when mapped
+    repeated = reject_repeated_ids(frame)
     # Replay reads dead letters' current payloads by the (key, payload) convention of payload datasets.
     frame.insert(0, "key", frame["unique_receipt_id"].where(frame["unique_receipt_id"].notna(),
                                                           "unmapped:" + frame["kind"] + ":" + frame["source_id"]))
     store.write_frame(PAYLOAD_DATASET, key, frame)
 
-    # What the push will read back is validated again: a sendable receipt that fails here blocks the push.
+    # The push reads what was persisted: a sendable receipt there that is not one validated above blocks it.
     persisted = store.read(PAYLOAD_DATASET, [key])
     sendable = persisted[persisted["status"] == "receipt"]
-    still_bad = [p for p in batch_problems([loads(p) for p in sendable["payload"]]) if p]
+    still_bad = unvalidated(frame, persisted)
     counts = frame.groupby(["kind", "status"]).size()
     reasons = frame.loc[frame["status"] == "rejected", "reason"].str.split(":").str[0].value_counts()
     return dg.MaterializeResult(
@@ -140,7 +133,7 @@ def receipts_payload(context: dg.AssetExecutionContext, partition_store: Partiti
             "pos": dg.MetadataValue.int(int(counts.get(("pos", "receipt"), 0))),
             "skipped_not_a_sale": dg.MetadataValue.int(int((frame["status"] == "skipped").sum())),
             "rejected": dg.MetadataValue.int(int((frame["status"] == "rejected").sum())),
-            "failed_validation": dg.MetadataValue.int(len(invalid)),
+            "failed_validation": dg.MetadataValue.int(repeated),
             "rejection_reasons": dg.MetadataValue.json({str(k): int(v) for k, v in reasons.head(20).items()}),
             "preview": _preview(frame),
         },
