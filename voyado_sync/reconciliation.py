@@ -18,7 +18,7 @@ from typing import Any
 
 from voyado_sync.mapping.config import MappingConfig
 from voyado_sync.mapping.context import Reject
-from voyado_sync.mapping.receipts import not_a_sale, resolve_store
+from voyado_sync.mapping.order import not_a_sale, resolve_store
 from voyado_sync.money import MoneyError, amount
 
 Group = tuple[str, str, str]  # (local day, currency, storeExternalId)

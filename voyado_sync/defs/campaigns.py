@@ -15,7 +15,7 @@ from voyado_sync.lookups.contacts import read_contact_lookup
 from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.campaigns import CampaignDay, campaign_events
 from voyado_sync.mapping.customer_fields import tier_of
-from voyado_sync.mapping.receipts import not_a_sale
+from voyado_sync.mapping.order import not_a_sale
 from voyado_sync.partitions import partition_window_utc
 from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, json_column, push_assets
 from voyado_sync.storage import PartitionStore

@@ -13,9 +13,8 @@ from voyado_sync.lookups.contacts import read_contact_lookup
 from voyado_sync.lookups.documents import latest_documents, raw_documents
 from voyado_sync.mapping.categories import category_paths, product_category_paths
 from voyado_sync.mapping.context import MappingContext
-from voyado_sync.mapping.frame import order_results, pos_results, results_frame
+from voyado_sync.mapping.frame import order_results, pos_results, reject_repeated_ids, results_frame, unvalidated
 from voyado_sync.mapping.models import loads
-from voyado_sync.mapping.validate import batch_problems
 from voyado_sync.reconciliation import reconcile
 from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets, unmapped_payload
 from voyado_sync.storage import PartitionStore
@@ -49,14 +48,8 @@ def build_payload(step: Step) -> Built:
     ctx = mapping_context(store, key)
     results = order_results(raw_documents(store, "commercetools/orders", key), ctx) + pos_results(
         raw_documents(store, "pos/receipts", key), ctx)
-    frame = results_frame(results)
-    ok = frame["status"] == "receipt"
-    problems = batch_problems([loads(p) for p in frame.loc[ok, "payload"]])
-    invalid = [i for i, found in zip(frame.index[ok], problems) if found]
-    for i, found in zip(frame.index[ok], problems):
-        if found:
-            frame.at[i, "status"] = "rejected"
-            frame.at[i, "reason"] = "; ".join(found)
+    frame = results_frame(results)  # every receipt in it was validated when mapped
+    repeated = reject_repeated_ids(frame)
     # Replay reads dead letters' current payloads by the (key, payload) convention of payload datasets.
     frame.insert(0, "key", frame["unique_receipt_id"].where(frame["unique_receipt_id"].notna(),
                                                           "unmapped:" + frame["kind"] + ":" + frame["source_id"]))
@@ -69,17 +62,17 @@ def build_payload(step: Step) -> Built:
         "pos": dg.MetadataValue.int(int(counts.get(("pos", "receipt"), 0))),
         "skipped_not_a_sale": dg.MetadataValue.int(int((frame["status"] == "skipped").sum())),
         "rejected": dg.MetadataValue.int(int((frame["status"] == "rejected").sum())),
-        "failed_validation": dg.MetadataValue.int(len(invalid)),
+        "failed_validation": dg.MetadataValue.int(repeated),
         "rejection_reasons": dg.MetadataValue.json({str(k): int(v) for k, v in reasons.head(20).items()}),
         "preview": _preview(frame),
     })
 
 
 def verify_stored(step: Step, stored: pd.DataFrame, built: Built) -> list[dg.AssetCheckResult]:
-    """What the push will read back is validated again: a sendable receipt that fails here blocks the push."""
+    """The push reads what was persisted: a sendable receipt there that is not one validated when mapped
+    blocks it."""
     sendable = stored[stored["status"] == "receipt"]
-    still_bad = [p for p in batch_problems([loads(p) for p in sendable["payload"]]) if p]
-    return [consistency_result(built.frame, sendable, still_bad)]
+    return [consistency_result(built.frame, sendable, unvalidated(built.frame, stored))]
 
 
 def consistency_result(frame: pd.DataFrame, sendable: pd.DataFrame, still_bad: list[list[str]]) -> dg.AssetCheckResult:

@@ -27,7 +27,7 @@ from typing import Any
 
 from voyado_sync.mapping.config import CampaignRule, SaleRule, WritebackRule
 from voyado_sync.mapping.customer_fields import marketing_allowed, tier_of
-from voyado_sync.mapping.receipts import not_a_sale
+from voyado_sync.mapping.order import not_a_sale
 from voyado_sync.money import MoneyError, amount
 
 CART_DONE = frozenset({"Ordered", "Merged"})

@@ -4,6 +4,10 @@ One row per result (purchase, return item or POS receipt). ``payload`` is the ex
 (`voyado_sync.mapping.models.dumps`; read it back with `models.loads`), ``total_gross`` the total as a
 decimal *string* so the frame never holds a float amount. Rejected and skipped rows keep their
 ``reason`` (dead letters and skip counts come from the same frame).
+
+Every ``receipt`` row was validated when it was mapped (`voyado_sync.mapping.receipt_shape.concluded`);
+what the frame adds is the batch: `reject_repeated_ids` before it is stored, and `unvalidated` on what was
+stored, so the push reads only receipts that were checked.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from voyado_sync.mapping.models import dumps
 from voyado_sync.mapping.pos import map_pos_receipt
 from voyado_sync.mapping.receipts import map_order
 from voyado_sync.mapping.returns import map_returns
+from voyado_sync.mapping.validate import repeated_ids
 
 COLUMNS = ["source_id", "kind", "status", "unique_receipt_id", "reason", "currency", "store_external_id",
            "created_date", "total_gross", "item_count", "payload"]
@@ -33,6 +38,34 @@ def results_frame(results: Iterable[MappingResult]) -> pd.DataFrame:
                      format(p["totalGrossPrice"], "f") if p else None, len(p.get("items", ())) if p else 0,
                      dumps(p) if p else None))
     return pd.DataFrame.from_records(rows, columns=COLUMNS)
+
+
+def reject_repeated_ids(frame: pd.DataFrame) -> int:
+    """Turn every receipt row whose uniqueReceiptId an earlier receipt row carries into a rejection with
+    the reason (Voyado would ignore it as a duplicate); how many."""
+    sendable = frame.index[frame["status"] == "receipt"]
+    repeated = [(i, why) for i, why in zip(sendable, repeated_ids(frame.loc[sendable, "unique_receipt_id"])) if why]
+    for i, why in repeated:
+        frame.at[i, "status"] = "rejected"
+        frame.at[i, "reason"] = why
+    return len(repeated)
+
+
+def unvalidated(frame: pd.DataFrame, persisted: pd.DataFrame) -> list[list[str]]:
+    """Problems of each receipt row of ``persisted`` that is not, byte for byte, a receipt row of ``frame``
+    (the validated results it was written from) or repeats an id: the push sends what was persisted."""
+    sendable = frame["status"] == "receipt"
+    validated = dict(zip(frame.loc[sendable, "unique_receipt_id"], frame.loc[sendable, "payload"]))
+    stored = persisted[persisted["status"] == "receipt"]
+    out = []
+    for uid, text, repeated in zip(stored["unique_receipt_id"], stored["payload"],
+                                   repeated_ids(stored["unique_receipt_id"])):
+        problems = [] if validated.get(uid) == text else [f"{uid}: the persisted payload is not the validated one"]
+        if repeated:
+            problems.append(repeated)
+        if problems:
+            out.append(problems)
+    return out
 
 
 def _doc(raw: str | bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from voyado_sync.mapping.config import LoyaltyRule, SaleRule
-from voyado_sync.mapping.receipts import not_a_sale
+from voyado_sync.mapping.order import not_a_sale
 
 
 def _points(value: Any) -> int | None:

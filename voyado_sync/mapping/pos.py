@@ -31,7 +31,7 @@ from typing import Any
 from voyado_sync.mapping.contacts import normalize_email, normalize_phone
 from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
 from voyado_sync.mapping.lines import strip_size
-from voyado_sync.mapping.receipts import concluded, dec
+from voyado_sync.mapping.receipt_shape import concluded, dec, receipt_payload
 from voyado_sync.money import is_known_currency, minor_units
 
 _CONTACT_KEYS = {"member_number": "memberNumber", "card_id": "cardId", "email": "email", "phone": "mobilePhone"}
@@ -168,22 +168,17 @@ def _payload(rec: Mapping[str, Any], uid: str, ctx: MappingContext) -> dict[str,
     paid = sum(v for _, v in payments)
     if paid != total:
         raise Reject(f"payments sum to {dec(paid, d)} but the receipt total is {dec(total, d)} {currency}")
-    payload: dict[str, Any] = {
-        "contact": contact, "uniqueReceiptId": uid,
-        "receiptNumber": str(rec.get("receipt_number") or rec["receipt_id"]),
-        "createdDate": created.isoformat(timespec="seconds"), "storeExternalId": store.store_external_id,
-        "currency": currency, "totalGrossPrice": dec(total, d),
-        "taxDetails": [{"description": f"{pct}%", "value": dec(tax, d), "percent": pct,
-                        "totalIncludingTax": dec(gross, d), "totalExcludingTax": dec(gross - tax, d)}
-                       for pct, (tax, gross) in sorted(taxes.items())],
-        "paymentMethods": [p for p, _ in payments], "items": items,
-    }
-    if checks:
-        payload["usedBonusChecks"] = [{"checkNumber": c} for c in checks]
     country = (rec.get("customer") or {}).get("country") or store.country
     extra = [("channel", store.channel), ("country", country), ("register", rec.get("register_id"))]
-    payload["extraData"] = [{"name": k, "value": str(v)} for k, v in extra if v]
-    return payload
+    return receipt_payload(
+        contact=contact, uid=uid, number=str(rec.get("receipt_number") or rec["receipt_id"]),
+        created=created.isoformat(timespec="seconds"), store_external_id=store.store_external_id,
+        currency=currency, total=dec(total, d),
+        tax_details=[{"description": f"{pct}%", "value": dec(tax, d), "percent": pct,
+                      "totalIncludingTax": dec(gross, d), "totalExcludingTax": dec(gross - tax, d)}
+                     for pct, (tax, gross) in sorted(taxes.items())],
+        payments=[p for p, _ in payments], items=items, bonus_checks=checks,
+        extra=[{"name": k, "value": str(v)} for k, v in extra if v])
 
 
 def _payments(raw: Iterable[Mapping[str, Any]], d: int, ctx: MappingContext

@@ -1,105 +1,30 @@
 """Commercetools order -> Voyado PURCHASE receipt (pure; reference: voyado-api.md §3,
-commercetools-api.md §4.3-4.4).
+commercetools-api.md §4.3-4.4). The order is read and cross-checked by `voyado_sync.mapping.order`
+(sale or skip, store, totals, payments, contact); the payload follows
+`voyado_sync.mapping.receipt_shape`.
 
-- **When**: the order counts as a sale when its ``orderState``/``paymentState``/``shipmentState`` are
-  in ``sale`` of ``mapping.yaml`` (Cancelled never). Otherwise the result is *skipped* (not an error:
-  the order is re-evaluated when it changes).
 - **Ids**: ``uniqueReceiptId`` = ``<purchase_prefix><order id>`` (Voyado ignores a duplicate, so
   re-sending is safe); ``receiptNumber`` = ``orderNumber`` (else the id).
-- **Store**: the first identifier the order carries decides, in this order: ``store.key`` (kind
-  ``store``), a line item's ``distributionChannel`` (kind ``channel``; expanded key, key or id),
-  ``businessUnit.key`` (kind ``business-unit``), the order/shipping/billing country (kind
-  ``country``). An identifier missing from ``stores.csv`` is a rejection - never a silent fallback to
-  another store.
 - **createdDate** = ``completedAt ?? createdAt`` in the store's time zone with its offset.
-- **Totals**: ``totalGrossPrice`` = ``taxedPrice.totalGross``; without ``taxedPrice`` it is
-  ``totalPrice`` when every line includes tax (or tax is Disabled), else the order is rejected.
-  Invariants checked to the minor unit before a receipt exists: sum of item ``grossPaidPrice`` (incl.
-  shipping) = ``totalGrossPrice`` = sum of payments; sum of item nets = ``taxedPrice.totalNet``;
-  per tax rate, the order's ``taxPortions`` = the lines' tax. Any mismatch is a rejection naming both
-  numbers: Voyado never receives wrong money.
-- **Payments**: the expanded ``paymentInfo.payments[*].obj``; per payment the sum of its successful
-  ``Charge`` transactions, typed through ``payment_methods.csv``. Voucher types (``bonuscheck``) carry
-  ``extraData`` ``checkNumber`` = the payment's ``interfaceId`` (else ``key``) and are listed in
-  ``usedBonusChecks``. Unexpanded payments, or none charged, are a rejection.
+- **totalGrossPrice** = the order's cross-checked total gross; one item per line, custom line and
+  shipping line.
 - **taxDetails** per rate: ``value`` (tax), ``percent``, ``totalIncludingTax``, ``totalExcludingTax``
   (one entry per portion, without totals, when tax rates have sub-rates).
+- **usedBonusChecks**: the check numbers of the voucher payments.
 - **usedPromotions**: discount codes in state ``MatchesCart``: ``promotionId`` = discount code id,
   ``couponId`` = the code when expanded (else the id).
-- **extraData**: ``channel`` (web/app/store from the store table), ``country``, ``locale``.
-- **contact**: ``contact.match_keys`` in order - the known Voyado ``contactId`` (by customer id, or by
-  email for guests), ``externalId`` = Commercetools customer id, ``email`` = customerEmail. A guest
-  order follows ``contact.guest_policy``: ``email`` (matched by email as ``guest_contact_type``,
-  default ``Contact``) or ``reject`` (dead letter).
-- ``discountOnTotalPrice`` (a cart discount on the order total) is rejected with its reason: it is
-  not yet distributed onto lines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from functools import lru_cache
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from voyado_sync.mapping.config import MappingConfig, SaleRule, StoreRow
-from voyado_sync.mapping.context import Kind, MappingContext, MappingResult, Reject
-from voyado_sync.mapping.lines import (Line, OrderScope, cents, custom_line_item, fmt, line_item, localized,
-                                       rate_of, shipping_lines)
-from voyado_sync.mapping.validate import receipt_problems
-from voyado_sync.money import MoneyError, is_known_currency, minor_units
-from voyado_sync.privacy import scrub
-
-MALFORMED = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, MoneyError, IndexError)
-
-
-@dataclass(slots=True)
-class Payment:
-    payment_id: str
-    type: str
-    value: int  # minor units
-    description: str | None
-    check_number: str | None
-
-
-@dataclass(slots=True)
-class PreparedOrder:
-    """An order read and cross-checked; what purchase and return receipts are built from."""
-
-    order_id: str
-    number: str
-    currency: str
-    digits: int
-    store: StoreRow
-    lines: list[Line]  # line items then custom line items
-    shipping: list[Line]
-    total_gross: int
-    payments: list[Payment]
-    contact: dict[str, str]
-    locale: str | None
-    country: str | None
-    scope: OrderScope
-    # Computed once while cross-checking the totals and reused for taxDetails (one pass over the lines):
-    tax_groups: dict[Decimal, list[Any]]  # percent -> [tax, gross, first line's tax name], in line order
-    portion_names: dict[Decimal, Any]  # percent -> name of the order's tax portion at that rate
-    subrates: bool  # some line's tax rate has sub-rates
-
-
-def not_a_sale(order: Mapping[str, Any], rule: SaleRule) -> str | None:
-    """Why the order does not (yet) count as a sale, or None when it does."""
-    state = order.get("orderState")
-    if state == "Cancelled":
-        return "order is Cancelled"
-    if rule.order_states and state not in rule.order_states:
-        return f"not a sale yet: orderState {state!r} not in {list(rule.order_states)}"
-    for field, allowed in (("paymentState", rule.payment_states), ("shipmentState", rule.shipment_states)):
-        if allowed:
-            value = order.get(field)
-            if value not in allowed:
-                return f"not a sale yet: {field} {value!r} not in {list(allowed)}"
-    return None
+from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
+from voyado_sync.mapping.lines import Line, rate_of
+from voyado_sync.mapping.order import PreparedOrder, not_a_sale, prepare_order
+from voyado_sync.mapping.receipt_shape import (UNITS, concluded, dec, extra_data, local_time, payment_payload,
+                                               receipt_payload)
 
 
 def map_order(order: Mapping[str, Any], ctx: MappingContext | None = None) -> MappingResult:
@@ -120,270 +45,13 @@ def map_order(order: Mapping[str, Any], ctx: MappingContext | None = None) -> Ma
     return concluded(oid, "purchase", uid, build)
 
 
-def concluded(source_id: str, kind: Kind, uid: str, build: Callable[[], dict[str, Any]]) -> MappingResult:
-    """Build a payload and validate it; every outcome becomes a `MappingResult` (a `Reject` with its
-    reason, a malformed document with what broke) so nothing escapes a public mapping function."""
-    try:
-        payload = build()
-        problems = receipt_problems(payload)
-        if problems:
-            raise Reject("; ".join(problems))
-        return MappingResult(source_id, kind, "receipt", uid, payload)
-    except Reject as r:
-        return MappingResult(source_id, kind, "skipped" if r.skip else "rejected", uid, None, r.reason)
-    except MALFORMED as exc:
-        return MappingResult(source_id, kind, "rejected", uid, None, malformed(exc))
-
-
 def map_orders(orders: Iterable[Mapping[str, Any]], ctx: MappingContext | None = None) -> list[MappingResult]:
     ctx = ctx or MappingContext()
     return [map_order(o, ctx) for o in orders]
 
 
-def malformed(exc: BaseException) -> str:
-    return scrub(f"malformed document: {type(exc).__name__}: {exc}")[:500]
-
-
-@lru_cache(maxsize=256)
-def locale_chain(locale: str | None, fallback: tuple[str, ...]) -> tuple[str, ...]:
-    chain: list[str] = []
-    if locale:
-        chain += [locale, locale.split("-")[0]]
-    chain += [f for f in fallback if f not in chain]
-    return tuple(chain)
-
-
-def prepare_order(order: Mapping[str, Any], ctx: MappingContext) -> PreparedOrder:
-    cfg = ctx.config
-    tp = order.get("totalPrice")
-    currency = tp.get("currencyCode") if isinstance(tp, dict) else None
-    if not is_known_currency(currency):
-        raise Reject(f"order totalPrice has an unknown or missing currency {currency!r}")
-    digits = minor_units(currency)  # type: ignore[arg-type]
-    if order.get("discountOnTotalPrice"):
-        raise Reject("discountOnTotalPrice (a cart discount on the order total) is not distributed onto "
-                     "lines yet")
-    store = resolve_store(order, cfg)
-    locale = order.get("locale") or store.locale or ctx.locale
-    scope = OrderScope(currency, digits, order.get("taxMode"), locale_chain(locale, cfg.rules.locale.fallback),
-                       ctx)
-    lines = [line_item(li, scope) for li in order.get("lineItems") or ()]
-    lines += [custom_line_item(cl, scope) for cl in order.get("customLineItems") or ()]
-    if not lines:
-        raise Reject("order has no line items")
-    shipping = shipping_lines(order, scope)
-    total = cents(tp, scope, "order totalPrice")
-    every = lines + shipping
-    total_gross, groups, names, subrates = _order_gross(order, total, every, shipping, scope)
-    payments = charged_payments(order, scope, cfg, total_gross)
-    paid = sum(p.value for p in payments)
-    if paid != total_gross:
-        raise Reject(f"successful Charge transactions sum to {fmt(paid, digits)} but the order total gross is "
-                     f"{fmt(total_gross, digits)} {currency}")
-    country = (order.get("country") or (order.get("shippingAddress") or {}).get("country")
-               or (order.get("billingAddress") or {}).get("country") or store.country)
-    return PreparedOrder(str(order["id"]), str(order.get("orderNumber") or order["id"]), currency, digits, store,
-                         lines, shipping, total_gross, payments, resolve_contact(order, ctx), locale, country,
-                         scope, groups, names, subrates)
-
-
-def _order_gross(order: Mapping[str, Any], total: int, every: list[Line], shipping: list[Line], o: OrderScope
-                 ) -> tuple[int, dict[Decimal, list[Any]], dict[Decimal, Any], bool]:
-    """(total gross, tax groups, portion names, any sub-rates) of the order, its totals cross-checked.
-
-    One pass over the lines gathers every sum the checks and taxDetails need (this is the hot path);
-    the checks then run in their documented order, so the first failing one names the reason."""
-    line_gross = line_net = 0
-    all_included = all_excluded = True
-    subrates = False
-    groups: dict[Decimal, list[Any]] = {}
-    for x in every:
-        line_gross += x.gross
-        line_net += x.net
-        if x.included is not True:
-            all_included = False
-        if x.included is not False:
-            all_excluded = False
-        if x.subrates:
-            subrates = True
-        g = groups.get(x.percent)
-        if g is None:
-            groups[x.percent] = [x.tax, x.gross, x.tax_name]
-        else:
-            g[0] += x.tax
-            g[1] += x.gross
-    names: dict[Decimal, Any] = {}
-    otp = order.get("taxedPrice")
-    if otp:
-        gross = cents(otp.get("totalGross"), o, "order taxedPrice.totalGross")
-        net = cents(otp.get("totalNet"), o, "order taxedPrice.totalNet")
-        if all_included and total != gross:
-            raise Reject(f"order totalPrice {fmt(total, o.digits)} is not taxedPrice.totalGross "
-                         f"{fmt(gross, o.digits)} although prices include tax")
-        if all_excluded and total != net:
-            raise Reject(f"order totalPrice {fmt(total, o.digits)} is not taxedPrice.totalNet {fmt(net, o.digits)} "
-                         "although prices exclude tax")
-        if line_net != net:
-            raise Reject(f"lines and shipping sum to net {fmt(line_net, o.digits)} but the order taxedPrice.totalNet "
-                         f"is {fmt(net, o.digits)}")
-        names = _check_portions(otp, gross - net, groups, subrates, o)
-    elif o.tax_disabled or all_included:
-        gross = total
-    else:
-        raise Reject("order has no taxedPrice and its prices exclude tax: the gross total is unknown")
-    if line_gross != gross:
-        shipping_gross = sum(x.gross for x in shipping)
-        raise Reject(f"lines ({fmt(line_gross - shipping_gross, o.digits)}) + shipping "
-                     f"({fmt(shipping_gross, o.digits)}) = {fmt(line_gross, o.digits)} but the order total gross is "
-                     f"{fmt(gross, o.digits)} {o.currency}")
-    return gross, groups, names, subrates
-
-
-def _check_portions(otp: Mapping[str, Any], order_tax: int, groups: dict[Decimal, list[Any]], subrates: bool,
-                    o: OrderScope) -> dict[Decimal, Any]:
-    """Check the order's tax portions against the lines' tax per rate; the portion names per percent."""
-    portions: dict[Decimal, int] = {}
-    names: dict[Decimal, Any] = {}
-    for p in otp.get("taxPortions") or ():
-        pct = rate_of(p.get("rate"), "order tax portion")[1]
-        portions[pct] = portions.get(pct, 0) + cents(p.get("amount"), o, "order tax portion")
-        names[pct] = p.get("name")
-    if not portions:
-        return names
-    total = sum(portions.values())
-    if total != order_tax:
-        raise Reject(f"order tax portions sum to {fmt(total, o.digits)} but taxedPrice totalGross - totalNet is "
-                     f"{fmt(order_tax, o.digits)}")
-    if subrates:
-        return names
-    for pct in portions.keys() | {p for p, g in groups.items() if g[0]}:
-        line_tax = groups[pct][0] if pct in groups else 0
-        if portions.get(pct, 0) != line_tax:
-            raise Reject(f"order tax portion at {pct}% is {fmt(portions.get(pct, 0), o.digits)} but the lines' tax at "
-                         f"{pct}% is {fmt(line_tax, o.digits)}")
-    return names
-
-
-def resolve_store(order: Mapping[str, Any], cfg: MappingConfig) -> StoreRow:
-    key = (order.get("store") or {}).get("key")
-    if key:
-        return _known(cfg, "store", key, "order.store.key")
-    for li in order.get("lineItems") or ():
-        dc = li.get("distributionChannel")
-        if dc:
-            ids = [v for v in ((dc.get("obj") or {}).get("key"), dc.get("key"), dc.get("id")) if v]
-            for v in ids:
-                row = cfg.store("channel", v)
-                if row:
-                    return row
-            raise Reject(f"unknown store: distribution channel {ids[0]!r} is not in stores.csv (kind channel)")
-    key = (order.get("businessUnit") or {}).get("key")
-    if key:
-        return _known(cfg, "business-unit", key, "order.businessUnit.key")
-    country = (order.get("country") or (order.get("shippingAddress") or {}).get("country")
-               or (order.get("billingAddress") or {}).get("country"))
-    if country:
-        return _known(cfg, "country", country, "the order's country")
-    raise Reject("unknown store: the order has no store, distribution channel, business unit or country")
-
-
-def _known(cfg: MappingConfig, kind: str, key: str, what: str) -> StoreRow:
-    row = cfg.store(kind, key)
-    if row is None:
-        raise Reject(f"unknown store: {what} {key!r} is not in stores.csv (kind {kind})")
-    return row
-
-
-def local_time(ts: Any, store: StoreRow, what: str) -> str:
-    """ISO-8601 in the store's time zone with its offset, to the second (``2026-11-26T15:05:00+01:00``)."""
-    try:
-        dt = datetime.fromisoformat(ts)
-    except (TypeError, ValueError):
-        raise Reject(f"{what} {ts!r} is not an ISO-8601 timestamp") from None
-    if dt.tzinfo is None:
-        raise Reject(f"{what} {ts!r} has no time zone")
-    return dt.astimezone(store.tz).isoformat(timespec="seconds")
-
-
-def resolve_contact(order: Mapping[str, Any], ctx: MappingContext) -> dict[str, str]:
-    rule = ctx.config.rules.contact
-    cid = order.get("customerId")
-    raw_email = order.get("customerEmail")
-    email = raw_email.strip().lower() if isinstance(raw_email, str) and "@" in raw_email else None
-    if not cid:
-        known = ctx.email_contact_ids.get(email) if email and "contactId" in rule.match_keys else None
-        if known:
-            return {"matchKey": known, "matchKeyType": "contactId"}
-        if rule.guest_policy == "reject":
-            raise Reject("guest order without a known Voyado contact (contact.guest_policy = reject)")
-        if not email:
-            raise Reject("guest order without a usable customerEmail: no contact to match")
-        return {"matchKey": email, "matchKeyType": "email", "contactType": rule.guest_contact_type}
-    for key in rule.match_keys:
-        if key == "contactId":
-            known = ctx.contact_ids.get(cid)
-            if known:
-                return {"matchKey": known, "matchKeyType": "contactId"}
-        elif key == "externalId":
-            return {"matchKey": cid, "matchKeyType": "externalId", "contactType": rule.contact_type}
-        elif email:
-            return {"matchKey": email, "matchKeyType": "email", "contactType": rule.contact_type}
-    raise Reject(f"customer {cid}: none of contact.match_keys {list(rule.match_keys)} resolves")
-
-
-def charged_payments(order: Mapping[str, Any], o: OrderScope, cfg: MappingConfig, total_gross: int) -> list[Payment]:
-    """Charged payments; none is fine only for an order that cost nothing (e.g. fully discounted)."""
-    refs = (order.get("paymentInfo") or {}).get("payments") or ()
-    if not refs:
-        if total_gross == 0:
-            return []
-        raise Reject("order has no payments (paymentInfo.payments is empty)")
-    rule = cfg.rules.payments
-    out: list[Payment] = []
-    for ref in refs:
-        p = ref.get("obj")
-        if not isinstance(p, dict):
-            raise Reject(f"payment {ref.get('id')} is not expanded: read orders with expand=paymentInfo.payments[*]")
-        pid = str(p.get("id") or ref.get("id"))
-        charged = 0
-        for t in p.get("transactions") or ():
-            if t.get("type") == "Charge" and t.get("state") == "Success":
-                charged += cents(t.get("amount"), o, "payment ", pid)
-        if not charged:
-            continue
-        if charged < 0:
-            raise Reject(f"payment {pid}: successful charges sum to a negative amount")
-        info = p.get("paymentMethodInfo") or {}
-        row = cfg.payment(info.get("paymentInterface"), info.get("method"))
-        name = localized(info.get("name"), o.locales)
-        if row is None:
-            if rule.unknown_method == "reject":
-                raise Reject(f"unknown payment method {info.get('paymentInterface')!r}/{info.get('method')!r} "
-                             f"(payment {pid}): add it to payment_methods.csv")
-            ptype, desc = rule.fallback_type, name or info.get("method")
-        else:
-            ptype, desc = row.voyado_type, name or row.description or info.get("method")
-        check = None
-        if ptype in rule.voucher_types:
-            check = p.get("interfaceId") or p.get("key")
-            if not check:
-                raise Reject(f"voucher payment {pid} has neither interfaceId nor key: no check number")
-        out.append(Payment(pid, ptype, charged, desc, check))
-    if not out and total_gross:
-        raise Reject("no successful Charge transaction on the order's payments")
-    return out
-
-
-_UNITS = {d: Decimal(1).scaleb(-d) for d in range(0, 5)}
-
-
-def dec(minor: int, digits: int) -> Decimal:
-    """Minor units -> Decimal with exactly ``digits`` decimals (Decimal x int keeps the exponent)."""
-    return _UNITS[digits] * minor
-
-
 def item_payload(x: Line, digits: int, names: Mapping[str, str]) -> dict[str, Any]:
-    unit = _UNITS[digits]  # unit x minor units = dec(minor, digits), without a call per amount
+    unit = UNITS[digits]  # unit x minor units = dec(minor, digits), without a call per amount
     it: dict[str, Any] = {"type": x.item_type, "sku": x.sku, "quantity": x.quantity,
                           "grossPaidPrice": unit * x.gross, "taxAmount": unit * x.tax,
                           "taxPercent": x.percent, "articleNumber": x.article_number, "articleName": x.article_name}
@@ -397,20 +65,11 @@ def item_payload(x: Line, digits: int, names: Mapping[str, str]) -> dict[str, An
     return it
 
 
-def payment_payload(p: Payment, value: int, digits: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": p.type, "value": _UNITS[digits] * value}
-    if p.description:
-        out["description"] = p.description
-    if p.check_number:
-        out["extraData"] = [{"name": "checkNumber", "value": p.check_number}]
-    return out
-
-
 def tax_details(p: PreparedOrder, order: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One entry per tax percent from the groups `prepare_order` summed (named after the order's tax
     portion at that rate, else the first line's tax rate); the order's portions as they are when a
     line's tax rate has sub-rates (the lines cannot be split per sub-rate)."""
-    digits, unit = p.digits, _UNITS[p.digits]
+    digits, unit = p.digits, UNITS[p.digits]
     otp = order.get("taxedPrice") or {}
     if p.subrates and otp.get("taxPortions"):
         return [{"description": t.get("name") or f"{rate_of(t['rate'], 'tax portion')[1]}%",
@@ -422,42 +81,24 @@ def tax_details(p: PreparedOrder, order: Mapping[str, Any]) -> list[dict[str, An
             for pct, (tax, gross, first_name) in sorted(p.tax_groups.items())]
 
 
-def extra_data(p: PreparedOrder) -> list[dict[str, str]]:
-    # Voyado's extraData values are strings; a malformed document's non-string country/locale is left out
-    # rather than reaching the encoder (which refuses anything but str, int, Decimal).
-    return [{"name": name, "value": value} for name, value in
-            (("channel", p.store.channel), ("country", p.country), ("locale", p.locale))
-            if isinstance(value, str) and value]
-
-
 def purchase_payload(p: PreparedOrder, order: Mapping[str, Any], uid: str, ctx: MappingContext) -> dict[str, Any]:
     d = p.digits
-    every = p.lines + p.shipping
     names = ctx.discount_names
-    payload: dict[str, Any] = {
-        "contact": p.contact,
-        "uniqueReceiptId": uid,
-        "receiptNumber": p.number,
-        "createdDate": local_time(order.get("completedAt") or order.get("createdAt"), p.store, "order createdAt"),
-        "storeExternalId": p.store.store_external_id,
-        "currency": p.currency,
-        "totalGrossPrice": dec(p.total_gross, d),
-        "taxDetails": tax_details(p, order),
-        "paymentMethods": [payment_payload(x, x.value, d) for x in p.payments],
-        "items": [item_payload(x, d, names) for x in every],
-    }
-    checks = [{"checkNumber": x.check_number} for x in p.payments if x.check_number]
-    if checks:
-        payload["usedBonusChecks"] = checks
-    promos = []
+    return receipt_payload(
+        contact=p.contact, uid=uid, number=p.number,
+        created=local_time(order.get("completedAt") or order.get("createdAt"), p.store, "order createdAt"),
+        store_external_id=p.store.store_external_id, currency=p.currency, total=dec(p.total_gross, d),
+        tax_details=tax_details(p, order), payments=[payment_payload(x, x.value, d) for x in p.payments],
+        items=[item_payload(x, d, names) for x in p.lines + p.shipping],
+        bonus_checks=[x.check_number for x in p.payments if x.check_number], promotions=promotions(order),
+        extra=extra_data(p))
+
+
+def promotions(order: Mapping[str, Any]) -> list[dict[str, str]]:
+    out = []
     for dc in order.get("discountCodes") or ():
         if dc.get("state") in (None, "MatchesCart"):
             ref = dc.get("discountCode") or {}
             if ref.get("id"):
-                promos.append({"promotionId": ref["id"], "couponId": (ref.get("obj") or {}).get("code") or ref["id"]})
-    if promos:
-        payload["usedPromotions"] = promos
-    extra = extra_data(p)
-    if extra:
-        payload["extraData"] = extra
-    return payload
+                out.append({"promotionId": ref["id"], "couponId": (ref.get("obj") or {}).get("code") or ref["id"]})
+    return out

@@ -29,8 +29,9 @@ from typing import Any
 
 from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
 from voyado_sync.mapping.lines import Line
-from voyado_sync.mapping.receipts import (MALFORMED, PreparedOrder, concluded, dec, extra_data, local_time, malformed,
-                                          not_a_sale, payment_payload, prepare_order)
+from voyado_sync.mapping.order import PreparedOrder, not_a_sale, prepare_order
+from voyado_sync.mapping.receipt_shape import (MALFORMED, concluded, dec, extra_data, local_time, malformed,
+                                               payment_payload, receipt_payload)
 
 
 def share(total: int, k: int, n: int) -> int:
@@ -155,21 +156,12 @@ def return_payload(p: PreparedOrder, info: Mapping[str, Any], item: Mapping[str,
     parts = split(-refund, [x.value for x in p.payments])
     when = info.get("returnDate") or item.get("createdAt")
     key = item.get("key") or str(item.get("id"))
-    payload: dict[str, Any] = {
-        "contact": p.contact,
-        "uniqueReceiptId": uid,
-        "receiptNumber": f"{p.number}-R-{key}",
-        "createdDate": local_time(when, p.store, f"return item {item.get('id')} date"),
-        "storeExternalId": p.store.store_external_id,
-        "currency": p.currency,
-        "totalGrossPrice": dec(-refund, d),
-        "taxDetails": [{"description": line.tax_name or f"{line.percent}%", "value": dec(-tax, d),
-                        "percent": line.percent, "totalIncludingTax": dec(-refund, d),
-                        "totalExcludingTax": dec(tax - refund, d)}],
-        "paymentMethods": [payment_payload(x, v, d) for x, v in zip(p.payments, parts) if v or len(parts) == 1],
-        "items": [it],
-    }
-    extra = extra_data(p)
-    extra.append({"name": "originalReceiptNumber", "value": p.number})
-    payload["extraData"] = extra
-    return payload
+    return receipt_payload(
+        contact=p.contact, uid=uid, number=f"{p.number}-R-{key}",
+        created=local_time(when, p.store, f"return item {item.get('id')} date"),
+        store_external_id=p.store.store_external_id, currency=p.currency, total=dec(-refund, d),
+        tax_details=[{"description": line.tax_name or f"{line.percent}%", "value": dec(-tax, d),
+                      "percent": line.percent, "totalIncludingTax": dec(-refund, d),
+                      "totalExcludingTax": dec(tax - refund, d)}],
+        payments=[payment_payload(x, v, d) for x, v in zip(p.payments, parts) if v or len(parts) == 1],
+        items=[it], extra=extra_data(p) + [{"name": "originalReceiptNumber", "value": p.number}])

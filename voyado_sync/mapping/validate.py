@@ -1,4 +1,6 @@
-"""Pure pre-send checks of receipt payloads (the blocking asset checks call these).
+"""THE receipt validation (pure): the mapping runs `receipt_problems` on every receipt it builds
+(`voyado_sync.mapping.receipt_shape.concluded`) and the receipts endpoint of the sync engine on every
+receipt it sends, so a receipt is refused for the same reasons, in the same words, wherever it is checked.
 
 A payload is the wire dict (amounts `Decimal` or `int`; read stored JSON with
 `voyado_sync.mapping.models.loads` so numbers come back exact). Every problem is one short sentence;
@@ -14,7 +16,7 @@ counts negatively):
     sum(taxDetails.value) = sum(sign(item) x taxAmount)      (when taxDetails are given)
     taxDetails.totalIncludingTax - totalExcludingTax = value (when both totals are given)
 
-`batch_problems` adds uniqueness of ``uniqueReceiptId`` within the batch.
+`repeated_ids` checks the uniqueness of ``uniqueReceiptId`` within a batch; `batch_problems` is both.
 """
 
 from __future__ import annotations
@@ -279,16 +281,20 @@ def _problems(r: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def repeated_ids(uids: Iterable[Any]) -> list[str | None]:
+    """Per receipt id, the problem when an earlier receipt of the batch carries the same one (every
+    occurrence after the first), else None."""
+    seen: set[Any] = set()
+    out: list[str | None] = []
+    for uid in uids:
+        out.append(f"uniqueReceiptId {uid!r} appears more than once in the batch" if uid in seen else None)
+        seen.add(uid)
+    return out
+
+
 def batch_problems(receipts: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     """Problems per receipt (same order as the input), including duplicate ``uniqueReceiptId`` in the
-    batch: every occurrence after the first is flagged."""
-    seen: set[Any] = set()
-    out: list[list[str]] = []
-    for r in receipts:
-        problems = receipt_problems(r)
-        uid = r.get("uniqueReceiptId")
-        if uid in seen:
-            problems.append(f"uniqueReceiptId {uid!r} appears more than once in the batch")
-        seen.add(uid)
-        out.append(problems)
-    return out
+    batch."""
+    receipts = list(receipts)
+    repeated = repeated_ids([r.get("uniqueReceiptId") for r in receipts])
+    return [receipt_problems(r) + ([why] if why else []) for r, why in zip(receipts, repeated)]

@@ -29,14 +29,11 @@ from typing import Any
 
 from voyado_sync.clients.engage import MAX_BULK_CONTACTS, MAX_POINT_TRANSACTIONS
 from voyado_sync.clients.http import ConflictError, TransientError, ValidationError
+from voyado_sync.mapping.validate import receipt_problems
 from voyado_sync.privacy import scrub
 from voyado_sync.sync.engine import Delivery
 from voyado_sync.sync.models import Outcome, RowResult, SyncItem, canonical_json
 
-RECEIPT_REQUIRED = ("contact", "uniqueReceiptId", "createdDate", "storeExternalId", "currency",
-                    "totalGrossPrice", "paymentMethods", "items")
-RECEIPT_ITEM_REQUIRED = ("type", "sku", "quantity", "grossPaidPrice", "taxAmount", "taxPercent",
-                         "articleNumber", "articleName")
 POINT_TX_REQUIRED = ("contactId", "amount", "definitionId", "source", "description")
 
 
@@ -86,30 +83,15 @@ class ReceiptsEndpoint(_Base):
         self.client = client
 
     def validate(self, item: SyncItem) -> list[str]:
+        """The mapping's own receipt validation, so a receipt read back from a payload dataset is refused
+        for the same reasons as when it was mapped (a corrupted partition never reaches Voyado)."""
         errors = _require_object(item)
         if errors:
             return errors
-        p = item.payload
-        errors = _missing(p, RECEIPT_REQUIRED)
-        if p.get("uniqueReceiptId") and p["uniqueReceiptId"] != item.key:
+        errors = receipt_problems(item.payload)
+        uid = item.payload.get("uniqueReceiptId")
+        if uid and uid != item.key:
             errors.append("key must equal uniqueReceiptId")
-        contact = p.get("contact")
-        if isinstance(contact, dict):
-            errors += _missing(contact, ("matchKey", "matchKeyType"), "contact.")
-        elif contact is not None:
-            errors.append("contact must be an object")
-        if p.get("totalGrossPrice") is not None and not _is_number(p["totalGrossPrice"]):
-            errors.append("totalGrossPrice must be a number")
-        for i, line in enumerate(p.get("items") or []):
-            if not isinstance(line, dict):
-                errors.append(f"items[{i}] must be an object")
-                continue
-            errors += _missing(line, RECEIPT_ITEM_REQUIRED, f"items[{i}].")
-            if line.get("type") not in (None, "PURCHASE", "RETURN", "ADJUSTMENT"):
-                errors.append(f"items[{i}].type must be PURCHASE, RETURN or ADJUSTMENT")
-        for i, pm in enumerate(p.get("paymentMethods") or []):
-            if isinstance(pm, dict):
-                errors += _missing(pm, ("type", "value"), f"paymentMethods[{i}].")
         return errors
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from voyado_sync.mapping import Receipt, batch_problems, dumps, load_config, loads, map_order, receipt_problems
 from voyado_sync.mapping.categories import category_paths, product_category_paths
 from voyado_sync.mapping.context import MappingContext
-from voyado_sync.mapping.frame import order_results, results_frame
+from voyado_sync.mapping.frame import order_results, reject_repeated_ids, results_frame, unvalidated
 from voyado_sync.settings import ConfigError
 from voyado_sync_tests.mapping import ct
 
@@ -105,6 +105,22 @@ def test_categories_and_frame(ctx):
     assert list(frame["status"]) == ["receipt", "receipt", "rejected"]
     assert list(frame["total_gross"][:2]) == ["100.00", "-100.00"]
     assert loads(frame["payload"][0])["items"][0]["articleGroup"] == "Women > Tops > Shirts"
+
+
+def test_the_frame_rejects_repeated_ids_and_finds_persisted_receipts_that_were_not_validated(ctx):
+    order = ct.order([ct.line("A-1", 1, 10000)])
+    frame = results_frame([map_order(order, ctx), map_order(order, ctx)])
+    assert reject_repeated_ids(frame) == 1
+    uid = frame["unique_receipt_id"][0]
+    assert list(frame["status"]) == ["receipt", "rejected"]
+    assert frame["reason"][1] == f"uniqueReceiptId {uid!r} appears more than once in the batch"
+    assert unvalidated(frame, frame.copy()) == []
+    corrupted = frame.copy()
+    corrupted.loc[0, "payload"] = corrupted.loc[0, "payload"].replace("100.00", "100.01")
+    assert unvalidated(frame, corrupted) == [[f"{uid}: the persisted payload is not the validated one"]]
+    doubled = frame.copy()
+    doubled.loc[1, "status"] = "receipt"
+    assert unvalidated(frame, doubled) == [[f"uniqueReceiptId {uid!r} appears more than once in the batch"]]
 
 
 def test_fast_and_explaining_validators_agree(ctx):

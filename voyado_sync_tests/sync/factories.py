@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from voyado_sync.sync.models import SyncItem
@@ -9,6 +10,7 @@ from voyado_sync.sync.models import SyncItem
 PARTITION = "2025-03-01"
 API_KEY = "sync-test-key"
 N_CONTACTS = 12
+CENT = Decimal("0.01")
 
 
 def contact_docs(n: int = N_CONTACTS) -> list[dict[str, Any]]:
@@ -21,7 +23,8 @@ def contact_id(i: int) -> str:
     return f"cafe{i % N_CONTACTS:04x}-0a0b-4c0d-8e0f-{i % N_CONTACTS:012x}"
 
 
-def receipt(i: int, *, total: float = 450.0, prefix: str = "r") -> dict[str, Any]:
+def receipt(i: int, *, total: Decimal = Decimal("450.00"), prefix: str = "r") -> dict[str, Any]:
+    """A receipt as the payload dataset holds it: exact amounts (`Decimal`), as the mapping builds them."""
     return {
         "contact": {"matchKey": f"ct-customer-{i % N_CONTACTS}", "matchKeyType": "ExternalId", "contactType": "Member"},
         "uniqueReceiptId": f"{prefix}-{i:05d}", "receiptNumber": str(100000 + i),
@@ -29,8 +32,8 @@ def receipt(i: int, *, total: float = 450.0, prefix: str = "r") -> dict[str, Any
         "totalGrossPrice": total,
         "paymentMethods": [{"type": "card", "description": "card", "value": total}],
         "items": [{"type": "PURCHASE", "sku": f"SKU-{i % 7}", "quantity": 1, "grossPaidPrice": total,
-                   "taxAmount": round(total / 5, 2), "taxPercent": 25.0, "articleNumber": f"ART-{i % 7}",
-                   "articleName": "Shirt"}],
+                   "taxAmount": (total / 5).quantize(CENT), "taxPercent": Decimal("25.00"),
+                   "articleNumber": f"ART-{i % 7}", "articleName": "Shirt"}],
     }
 
 

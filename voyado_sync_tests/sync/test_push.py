@@ -4,6 +4,7 @@ idempotency keys, 429 handling, local validation, wrong credentials, dry run."""
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
@@ -41,7 +42,7 @@ def test_receipts_sent_once_then_unchanged_skipped_and_server_dedups(engage, sta
     assert len(engage.api_requests()) == before  # nothing went over the wire
 
     # A changed payload is re-sent, and Voyado ignores the repeated uniqueReceiptId: still 20 effects.
-    changed = [SyncItem(items[3].key, "receipts", receipt(3, total=999.0), PARTITION)]
+    changed = [SyncItem(items[3].key, "receipts", receipt(3, total=D("999.00")), PARTITION)]
     again = make_engine(state, run_id="run-3").push(changed, ReceiptsEndpoint(engage.client()))
     assert again.count(Outcome.SENT) == 1
     effects = Counter(e["key"] for e in engage.app.effects("receipt"))
@@ -89,7 +90,7 @@ def test_local_validation_failure_goes_to_dead_letters_without_a_request(engage,
     assert engage.api_requests() == []
     assert report.count(Outcome.DEAD_LETTERED) == 2 and report.dead_letters == 2
     rows = {d.key: d for d in dlq.list_dead_letters(state)}
-    assert rows["r-bad"].reason == "local_validation" and "items is required" in rows["r-bad"].error
+    assert rows["r-bad"].reason == "local_validation" and "items is empty" in rows["r-bad"].error
     assert "uniqueReceiptId" in rows["r-bad2"].error
     # A caller-supplied validator (e.g. the blocking money checks) dead-letters the same way.
     report = make_engine(state, run_id="run-2").push(
@@ -100,12 +101,13 @@ def test_local_validation_failure_goes_to_dead_letters_without_a_request(engage,
 
 
 def test_rejected_by_voyado_is_dead_lettered_and_partition_completes(engage, state):
-    bad = {**receipt(5), "createdDate": "2025-03-01T14:05:00"}  # no UTC offset: the API answers 400
+    bad = receipt(5)
+    bad["contact"]["matchKeyType"] = "Shoe"  # a valid receipt to us, but no key type Voyado knows: it answers 400
     items = receipts(5) + [SyncItem("r-00005", "receipts", bad, PARTITION)]
     report = make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
     assert report.count(Outcome.SENT) == 5 and report.count(Outcome.REJECTED) == 1
     (row,) = dlq.list_dead_letters(state)
-    assert row.status_code == 400 and row.reason == "http_400_InvalidReceipt" and "offset" in row.error
+    assert row.status_code == 400 and row.reason == "http_400_InvalidReceipt" and "matchKeyType" in row.error
 
 
 def test_wrong_credentials_stop_with_one_clear_error_after_one_request(engage, state):
@@ -122,7 +124,7 @@ def test_dry_run_sends_nothing_and_diffs_against_the_ledger(engage, state):
     make_engine(state).push(receipts(6), ReceiptsEndpoint(engage.client()))
     engage.app.log.clear()
     items = receipts(8)
-    items[2] = SyncItem(items[2].key, "receipts", receipt(2, total=500.0), PARTITION)
+    items[2] = SyncItem(items[2].key, "receipts", receipt(2, total=D("500.00")), PARTITION)
     items.append(SyncItem("r-bad", "receipts", {"uniqueReceiptId": "r-bad"}, PARTITION))
     report = make_engine(state, run_id="dry").push(items, ReceiptsEndpoint(engage.client()), dry_run=True)
     assert engage.app.requests(admin=False) == []

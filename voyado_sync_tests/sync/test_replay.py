@@ -3,11 +3,11 @@ the dead letters only when the re-send succeeds."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pandas as pd
 
+from voyado_sync import jsonutil
 from voyado_sync.cli import replay_dlq
 from voyado_sync.resources.state import PartitionStoreResource, StateDatabase
 from voyado_sync.resources.voyado import ElevateResource, EngageResource
@@ -23,7 +23,7 @@ from voyado_sync_tests.sync.factories import API_KEY, PARTITION, point_row, poin
 
 def _write_payloads(store: PartitionStore, dataset: str, items: dict[str, dict]) -> None:
     store.write_frame(dataset, PARTITION, pd.DataFrame(
-        {"key": list(items), "payload": [json.dumps(p) for p in items.values()]}))
+        {"key": list(items), "payload": [jsonutil.dumps(p) for p in items.values()]}))
 
 
 def test_dead_letters_replayed_after_a_fix_and_only_successes_leave(engage, state, tmp_path):
