@@ -1,9 +1,7 @@
 """Benchmark: Commercetools orders -> validated Voyado receipts per second on one core.
 
 Input: the sandbox generator's orders (``voyado_sync.sandbox.generator``: every outcome it produces -
-paid, pending, cancelled, guests, returns, B2B, JPY, gift cards) when it is importable, else
-a built-in factory of orders in the real Commercetools shape (1-4 lines, cart discounts, shipping,
-split gift-card payments, JPY and tax-excluded B2B orders). Each order is mapped with `map_order`
+paid, pending, cancelled, guests, returns, B2B, JPY, gift cards). Each order is mapped with `map_order`
 (which runs the pure pre-send validation) and its returns with `map_returns`. The baseline is plain
 ``json.loads`` of the same orders, so the ratio says how the mapping compares with merely parsing them.
 
@@ -18,7 +16,6 @@ import argparse
 import gc
 import json
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -31,62 +28,19 @@ from voyado_sync.mapping.config import load_config, store_row  # noqa: E402
 TARGET = 20_000
 
 
-def generator_orders(n: int) -> list[dict] | None:
+def generator_orders(n: int) -> list[dict]:
     """Orders from the sandbox generator with their payments expanded (as read with
-    ``expand=paymentInfo.payments[*]``); None when the generator is not available.
+    ``expand=paymentInfo.payments[*]``): plain-JSON documents, as the mapping reads them from the ``raw``
+    column."""
+    from voyado_sync.sandbox.generator import GeneratorConfig, generate
 
-    Uses the generator's public ``generate`` (plain-JSON documents, as the mapping reads them from
-    the ``raw`` column), not its internal factory, whose signature changes while it is developed."""
-    try:
-        from voyado_sync.sandbox.generator import GeneratorConfig, generate
-
-        cfg = GeneratorConfig(orders=n, persons=max(300, n // 3), pos_receipts=0, anchor_date="2026-11-25")
-        data = generate(cfg)
-        by_id = {p["id"]: p for p in data.payments}
-        orders = data.orders
-        for order in orders:
-            for ref in (order.get("paymentInfo") or {}).get("payments") or ():
-                if ref.get("id") in by_id:
-                    ref["obj"] = by_id[ref["id"]]
-    except Exception as exc:  # a generator still being written must not break the benchmark
-        print(f"generator unusable ({type(exc).__name__}: {exc}); using the built-in factory")
-        return None
-    return orders or None
-
-
-def factory_orders(n: int) -> list[dict]:
-    from voyado_sync_tests.mapping import ct
-
-    rnd = random.Random(7)
-    out = []
-    for i in range(n):
-        kind = rnd.random()
-        currency, store, included, rate = "SEK", "web-se", True, 0.25
-        if kind < 0.05:
-            currency, store, rate = "JPY", "web-jp", 0.10
-        elif kind < 0.09:
-            currency, store, included, rate = "EUR", "web-de", False, 0.19
-        lines = []
-        for _ in range(rnd.randint(1, 4)):
-            unit = rnd.randint(50, 2_000) * (1 if currency == "JPY" else 100)
-            disc = [("cd-10", unit // 10)] if rnd.random() < 0.3 else []
-            lines.append(ct.line(f"SKU-{rnd.randint(1, 500)}-{rnd.choice('SML')}", rnd.randint(1, 3), unit, rate=rate,
-                                 included=included, currency=currency, cart_discounts=disc,
-                                 product_key=f"SKU-{i}"))
-        ship = ct.shipping(49 * (1 if currency == "JPY" else 100), rate=rate, included=included, currency=currency)
-        order = ct.order(lines, ship=ship, currency=currency, store=store, payments=[],
-                         country={"SEK": "SE", "JPY": "JP", "EUR": "DE"}[currency])
-        total = order["taxedPrice"]["totalGross"]["centAmount"]
-        if rnd.random() < 0.15 and total > 100:
-            pays = [ct.payment(100 if currency == "JPY" else 10_000, currency, method="giftcard", interface_id="GC-1"),
-                    ct.payment(total - (100 if currency == "JPY" else 10_000), currency)]
-        else:
-            pays = [ct.payment(total, currency, method=rnd.choice(["card", "klarna", "swish"]))]
-        order["paymentInfo"] = {"payments": [{"typeId": "payment", "id": p["id"], "obj": p} for p in pays]}
-        if rnd.random() < 0.10:
-            order["returnInfo"] = [{"items": [ct.return_item(lines[0], 1)]}]
-        out.append(order)
-    return out
+    data = generate(GeneratorConfig(orders=n, persons=max(300, n // 3), pos_receipts=0, anchor_date="2026-11-25"))
+    by_id = {p["id"]: p for p in data.payments}
+    for order in data.orders:
+        for ref in (order.get("paymentInfo") or {}).get("payments") or ():
+            if ref.get("id") in by_id:
+                ref["obj"] = by_id[ref["id"]]
+    return data.orders
 
 
 def best_rate(fn, n: int, repeat: int, setup=None) -> float:
@@ -105,15 +59,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--factory", action="store_true", help="use the built-in order factory, not the generator")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
 
-    orders = None if args.factory else generator_orders(args.orders)
-    source = "generator" if orders else "factory"
-    if not orders:
-        orders = factory_orders(args.orders)
+    orders = generator_orders(args.orders)
+    source = "generator"
     n = len(orders)
     texts = [json.dumps(o) for o in orders]
     config = load_config()

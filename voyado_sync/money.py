@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Mapping
 
 # ISO 4217 minor units for the currencies we expect; Commercetools always sends fractionDigits, this
@@ -51,3 +51,14 @@ def to_cents(value: Decimal, currency: str) -> int:
 
 def is_known_currency(currency: Any) -> bool:
     return isinstance(currency, str) and currency in MINOR_UNITS
+
+
+def decimal_text(value: Any) -> Decimal:
+    """A decimal written as text (POS files: ``"199.00"``, JPY ``"1200"``); `MoneyError` says why it is not one."""
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise MoneyError("is not a decimal number") from None
+    if not d.is_finite():
+        raise MoneyError("is not a finite number")
+    return d

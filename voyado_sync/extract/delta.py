@@ -12,7 +12,7 @@ Our own write-backs are recognised by the API client that made them (``createdBy
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,49 +105,49 @@ def is_own(doc: Mapping[str, Any], own_client_id: str | None) -> bool:
     return who == own_client_id
 
 
-def changes_from_messages(messages: Iterable[Mapping[str, Any]], own_client_id: str | None, tz: str,
-                          ) -> tuple[Changes, int]:
-    """Changed partitions from Messages; returns (changes, own write-backs skipped). The caller keeps
-    the cursor (it also re-reads a window before it)."""
+def _changes(docs: Iterable[Mapping[str, Any]], stamp: str, own_client_id: str | None, tz: str,
+             dataset_of: Callable[[Mapping[str, Any]], str | None]) -> tuple[Changes, int]:
+    """Changed (partition, dataset) pairs, the partition by the ``stamp`` timestamp of each document, and the
+    number of our own write-backs skipped. The caller keeps the cursor (it also re-reads a window before it)."""
     changes: Changes = {}
     skipped = 0
-    for msg in messages:
-        created, msg_id = msg.get("createdAt"), msg.get("id")
-        if not isinstance(created, str) or not isinstance(msg_id, str):
+    for doc in docs:
+        when, doc_id = doc.get(stamp), doc.get("id")
+        if not isinstance(when, str) or not isinstance(doc_id, str):
             continue
-        if is_own(msg, own_client_id):
+        if is_own(doc, own_client_id):
             skipped += 1
             continue
-        resource = msg.get("resource") if isinstance(msg.get("resource"), dict) else {}
-        ds = BY_MESSAGE_TYPE_ID.get(resource.get("typeId"))
+        name = dataset_of(doc)
         try:
-            key = partition_key_of(parse_ts(created), tz)
+            key = partition_key_of(parse_ts(when), tz)
         except ValueError:
             continue
-        if str(msg.get("type", "")).endswith("Deleted"):
-            changes.setdefault(key, set()).add(ERASURE)
-        elif ds is not None and ds.delta == "messages":
-            changes.setdefault(key, set()).add(ds.name)
+        if name is not None:
+            changes.setdefault(key, set()).add(name)
     return changes, skipped
+
+
+def _message_dataset(msg: Mapping[str, Any]) -> str | None:
+    """What a message changed: a deletion is an erasure event, else the dataset its resource belongs to
+    (when that dataset follows messages)."""
+    if str(msg.get("type", "")).endswith("Deleted"):
+        return ERASURE
+    resource = msg.get("resource") if isinstance(msg.get("resource"), dict) else {}
+    ds = BY_MESSAGE_TYPE_ID.get(resource.get("typeId"))
+    return ds.name if ds is not None and ds.delta == "messages" else None
+
+
+def changes_from_messages(messages: Iterable[Mapping[str, Any]], own_client_id: str | None, tz: str,
+                          ) -> tuple[Changes, int]:
+    """Changed partitions from Messages; returns (changes, own write-backs skipped)."""
+    return _changes(messages, "createdAt", own_client_id, tz, _message_dataset)
 
 
 def changes_from_documents(dataset: str, docs: Iterable[Mapping[str, Any]], own_client_id: str | None, tz: str,
                            ) -> tuple[Changes, int]:
     """Changed partitions from documents returned by a watermark query; returns (changes, own skipped)."""
-    changes: Changes = {}
-    skipped = 0
-    for doc in docs:
-        lm, doc_id = doc.get("lastModifiedAt"), doc.get("id")
-        if not isinstance(lm, str) or not isinstance(doc_id, str):
-            continue
-        if is_own(doc, own_client_id):
-            skipped += 1
-            continue
-        try:
-            changes.setdefault(partition_key_of(parse_ts(lm), tz), set()).add(dataset)
-        except ValueError:
-            continue
-    return changes, skipped
+    return _changes(docs, "lastModifiedAt", own_client_id, tz, lambda _doc: dataset)
 
 
 def merge(into: Changes, more: Changes) -> Changes:

@@ -9,10 +9,12 @@ byte-identical rows. Money is `Decimal` from ``centAmount``/``fractionDigits`` (
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -65,36 +67,38 @@ def _obj(value: Any, where: str, optional: bool = True) -> dict[str, Any]:
     return value
 
 
+def _checked(value: Any, where: str, ok: bool, expected: str, show_value: bool = False) -> Any:
+    """``value`` when absent or of the expected shape, else the reject reason naming the field."""
+    if value is None or ok:
+        return value
+    got = repr(value) if show_value else type(value).__name__
+    raise FlattenError(f"{where}: expected {expected}, got {got}")
+
+
 def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise FlattenError(f"{where}: expected an array, got {type(value).__name__}")
-    return value
+    return _checked(value, where, isinstance(value, list), "an array") or []
 
 
 def _str(value: Any, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise FlattenError(f"{where}: expected a string, got {type(value).__name__}")
-    return value
+    return _checked(value, where, isinstance(value, str), "a string")
 
 
 def _int(value: Any, where: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FlattenError(f"{where}: expected an integer, got {value!r}")
-    return value
+    return _checked(value, where, isinstance(value, int) and not isinstance(value, bool), "an integer", True)
 
 
 def _bool(value: Any, where: str) -> bool | None:
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise FlattenError(f"{where}: expected a boolean, got {value!r}")
-    return value
+    return _checked(value, where, isinstance(value, bool), "a boolean", True)
+
+
+def _texts(doc: Mapping[str, Any], *fields: str) -> dict[str, str | None]:
+    """String fields under their column names (``customerNumber`` -> ``customer_number``)."""
+    return {_column(f): _str(doc.get(f), f) for f in fields}
+
+
+@lru_cache(maxsize=None)
+def _column(field: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()
 
 
 def _ts(value: Any, where: str) -> datetime | None:
@@ -170,14 +174,8 @@ def customer_row(doc: Mapping[str, Any]) -> dict[str, Any]:
     phones = [p for a in addresses for p in (a.get("phone"), a.get("mobile")) if isinstance(p, str) and p.strip()]
     custom_type, custom_fields = _custom(doc)
     return {
-        "customer_number": _str(doc.get("customerNumber"), "customerNumber"),
-        "external_id": _str(doc.get("externalId"), "externalId"),
-        "email": _str(doc.get("email"), "email"),
-        "first_name": _str(doc.get("firstName"), "firstName"),
-        "last_name": _str(doc.get("lastName"), "lastName"),
-        "date_of_birth": _str(doc.get("dateOfBirth"), "dateOfBirth"),
-        "company_name": _str(doc.get("companyName"), "companyName"),
-        "locale": _str(doc.get("locale"), "locale"),
+        **_texts(doc, "customerNumber", "externalId", "email", "firstName", "lastName", "dateOfBirth", "companyName",
+                 "locale"),
         "phone": _str(default.get("phone"), "address.phone"),
         "mobile": _str(default.get("mobile"), "address.mobile"),
         "country": _str(default.get("country"), "address.country"),
@@ -253,12 +251,9 @@ def _basket(doc: Mapping[str, Any]) -> dict[str, Any]:
     gross, _ = _money(taxed.get("totalGross"), "taxedPrice.totalGross")
     net, _ = _money(taxed.get("totalNet"), "taxedPrice.totalNet")
     return {
-        "customer_id": _str(doc.get("customerId"), "customerId"),
-        "customer_email": _str(doc.get("customerEmail"), "customerEmail"),
-        "anonymous_id": _str(doc.get("anonymousId"), "anonymousId"),
+        **_texts(doc, "customerId", "customerEmail", "anonymousId"),
         "store_key": _ref_key(doc.get("store"), "store"),
-        "country": _str(doc.get("country"), "country"),
-        "locale": _str(doc.get("locale"), "locale"),
+        **_texts(doc, "country", "locale"),
         "currency": currency, "total_amount": total, "total_gross": gross, "total_net": net,
         "tax_mode": _str(doc.get("taxMode"), "taxMode"),
         "line_item_count": sum(1 for li in lines if not li["custom"]),
@@ -307,11 +302,7 @@ def order_row(doc: Mapping[str, Any]) -> dict[str, Any]:
     payments = _payments(doc)
     completed = _ts(doc.get("completedAt"), "completedAt")
     row.update({
-        "order_number": _str(doc.get("orderNumber"), "orderNumber"),
-        "order_state": _str(doc.get("orderState"), "orderState"),
-        "payment_state": _str(doc.get("paymentState"), "paymentState"),
-        "shipment_state": _str(doc.get("shipmentState"), "shipmentState"),
-        "origin": _str(doc.get("origin"), "origin"),
+        **_texts(doc, "orderNumber", "orderState", "paymentState", "shipmentState", "origin"),
         "completed_at": completed,
         "purchased_at": completed or _ts(doc.get("createdAt"), "createdAt"),
         "return_items": returns,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from voyado_sync.extract.flatten import MONEY, TS, raw_json
 from voyado_sync.extract.windows import partition_key_of
-from voyado_sync.money import is_known_currency
+from voyado_sync.money import MoneyError, decimal_text, is_known_currency
 
 PAYMENT_METHODS = frozenset({"card", "cash", "giftcard", "voucher", "swish"})
 CSV_COLUMNS = ("receipt_id", "store_id", "register_id", "receipt_number", "created_at", "currency", "member_number",
@@ -81,12 +81,9 @@ def _decimal(value: Any, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise PosError(f"{name} must be a decimal string, got {value!r}")
     try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise PosError(f"{name} {value!r} is not a decimal number") from None
-    if not d.is_finite():
-        raise PosError(f"{name} {value!r} is not a finite number")
-    return d
+        return decimal_text(value)
+    except MoneyError as exc:
+        raise PosError(f"{name} {value!r} {exc}") from None
 
 
 def _quantity(value: Any, name: str) -> int:

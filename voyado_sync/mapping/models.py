@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
 
 from voyado_sync import jsonutil
 from voyado_sync.money import is_known_currency, minor_units
@@ -25,6 +25,15 @@ from voyado_sync.money import is_known_currency, minor_units
 ItemType = Literal["PURCHASE", "RETURN", "ADJUSTMENT"]
 MATCH_KEY_TYPES = ("contactId", "memberNumber", "socialSecurityNumber", "mobilePhone", "externalId", "email",
                    "cardId")
+
+
+def _non_empty(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be empty")
+    return v
+
+
+Text = Annotated[str, AfterValidator(_non_empty)]
 
 
 class _Model(BaseModel):
@@ -50,16 +59,9 @@ class Discount(_Model):
 
 
 class ReceiptContact(_Model):
-    matchKey: str
+    matchKey: Text
     matchKeyType: str
     contactType: str | None = None
-
-    @field_validator("matchKey")
-    @classmethod
-    def _non_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("matchKey is empty")
-        return v
 
     @field_validator("matchKeyType")
     @classmethod
@@ -122,10 +124,10 @@ class UsedPromotion(_Model):
 
 class Receipt(_Model):
     contact: ReceiptContact
-    uniqueReceiptId: str
-    receiptNumber: str
+    uniqueReceiptId: Text
+    receiptNumber: Text
     createdDate: str
-    storeExternalId: str
+    storeExternalId: Text
     currency: str
     exchangeRateToGroupCurrency: Decimal | None = None
     totalGrossPrice: Decimal
@@ -152,13 +154,6 @@ class Receipt(_Model):
             raise ValueError(f"createdDate {v!r} is not ISO-8601") from exc
         if parsed.utcoffset() is None:
             raise ValueError(f"createdDate {v!r} has no UTC offset (Voyado wants local time + offset)")
-        return v
-
-    @field_validator("uniqueReceiptId", "receiptNumber", "storeExternalId")
-    @classmethod
-    def _non_empty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be empty")
         return v
 
     @field_validator("items")

@@ -32,7 +32,7 @@ from voyado_sync.mapping.contacts import normalize_email, normalize_phone
 from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
 from voyado_sync.mapping.lines import strip_size
 from voyado_sync.mapping.receipt_shape import concluded, dec, receipt_payload
-from voyado_sync.money import is_known_currency, minor_units
+from voyado_sync.money import MoneyError, decimal_text, is_known_currency, minor_units
 
 _CONTACT_KEYS = {"member_number": "memberNumber", "card_id": "cardId", "email": "email", "phone": "mobilePhone"}
 _CSV_RECEIPT = ("receipt_id", "store_id", "register_id", "receipt_number", "created_at", "currency", "total")
@@ -44,11 +44,9 @@ def _minor(value: Any, digits: int, what: str) -> int:
     if value is None or value == "":
         raise Reject(f"{what} is missing")
     try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation:
+        d = decimal_text(value)
+    except MoneyError:
         raise Reject(f"{what} {value!r} is not a decimal amount") from None
-    if not d.is_finite():
-        raise Reject(f"{what} {value!r} is not a decimal amount")
     scaled = d.scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise Reject(f"{what} {value!r} has more decimals than the currency allows ({digits})")

@@ -54,10 +54,6 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) or type(v).__name__ == "Decimal"
 
 
-def _require_object(item: SyncItem) -> list[str]:
-    return [] if isinstance(item.payload, dict) else [f"payload must be a JSON object, got {type(item.payload).__name__}"]
-
-
 def _sent(items: Sequence[SyncItem], status: int | None = 200, outcome: Outcome = Outcome.SENT) -> list[RowResult]:
     return [RowResult(it.key, outcome, status) for it in items]
 
@@ -69,8 +65,27 @@ class _Base:
     delivery = Delivery.KEYED
     full_replace = False
 
+    def __init__(self, client: Any, *, batch_size: int | None = None) -> None:
+        self.client = client
+        if batch_size is not None:
+            self.batch_size = batch_size
+
+    required: tuple[str, ...] = ()  # payload fields that must be present and non-empty
+    key_field: str | None = None  # the payload field the item's key must equal, when the payload has it
+
     def validate(self, item: SyncItem) -> list[str]:
-        return _require_object(item)
+        """Local checks from the API reference; a failure never reaches the network."""
+        if not isinstance(item.payload, dict):
+            return [f"payload must be a JSON object, got {type(item.payload).__name__}"]
+        errors = _missing(item.payload, self.required) + self.problems(item.payload)
+        value = item.payload.get(self.key_field) if self.key_field else None
+        if value and value != item.key:
+            errors.append(f"key must equal {self.key_field}")
+        return errors
+
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        """What this write needs beyond its required fields."""
+        return []
 
     def lookup(self, items: Sequence[SyncItem]) -> dict[str, RowResult]:
         return {}
@@ -78,21 +93,12 @@ class _Base:
 
 class ReceiptsEndpoint(_Base):
     name = "receipts"
+    key_field = "uniqueReceiptId"
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def validate(self, item: SyncItem) -> list[str]:
+    def problems(self, payload: dict[str, Any]) -> list[str]:
         """The mapping's own receipt validation, so a receipt read back from a payload dataset is refused
         for the same reasons as when it was mapped (a corrupted partition never reaches Voyado)."""
-        errors = _require_object(item)
-        if errors:
-            return errors
-        errors = receipt_problems(item.payload)
-        uid = item.payload.get("uniqueReceiptId")
-        if uid and uid != item.key:
-            errors.append("key must equal uniqueReceiptId")
-        return errors
+        return receipt_problems(payload)
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         (item,) = items
@@ -117,15 +123,10 @@ class ContactsCreateEndpoint(_Base):
 
     name = "contacts_create"
     delivery = Delivery.LOOKUP
+    required, key_field = ("externalId",), "externalId"
 
     def __init__(self, client: Any, *, source: str | None = None, store_external_id: str | None = None) -> None:
         self.client, self.source, self.store_external_id = client, source, store_external_id
-
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        if not errors and item.payload.get("externalId") != item.key:
-            errors.append("key must equal externalId")
-        return errors
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         (item,) = items
@@ -152,17 +153,11 @@ class ContactsCreateEndpoint(_Base):
 class ContactsUpdateEndpoint(_Base):
     name = "contacts_update"
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    required = ("contactId",)
 
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        if errors:
-            return errors
-        errors = _missing(item.payload, ("contactId",))
-        if not isinstance(item.payload.get("changes"), dict) or not item.payload["changes"]:
-            errors.append("changes must be a non-empty object")
-        return errors
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        changes = payload.get("changes")
+        return [] if isinstance(changes, dict) and changes else ["changes must be a non-empty object"]
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         (item,) = items
@@ -175,18 +170,13 @@ class ContactsBulkEndpoint(_Base):
 
     name = "contacts_bulk_create"
     batch_size = MAX_BULK_CONTACTS
+    required, key_field = ("externalId",), "externalId"
 
     def __init__(self, client: Any, *, update: bool = False, contact_type: str | None = None,
                  poll_interval_s: float = 0.1, poll_timeout_s: float = 300.0) -> None:
         self.client, self.update, self.contact_type = client, update, contact_type
         self.name = "contacts_bulk_update" if update else "contacts_bulk_create"
         self.poll_interval_s, self.poll_timeout_s = poll_interval_s, poll_timeout_s
-
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        if not errors and item.payload.get("externalId") != item.key:
-            errors.append("key must equal externalId")
-        return errors
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         rows = [it.payload for it in items]
@@ -248,18 +238,11 @@ class PointTransactionsEndpoint(_Base):
     name = "point_transactions"
     batch_size = MAX_POINT_TRANSACTIONS
 
-    def __init__(self, client: Any, *, batch_size: int = MAX_POINT_TRANSACTIONS) -> None:
-        self.client, self.batch_size = client, batch_size
+    required = POINT_TX_REQUIRED
 
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        if errors:
-            return errors
-        errors = _missing(item.payload, POINT_TX_REQUIRED)
-        amount = item.payload.get("amount")
-        if amount is not None and not _is_number(amount):
-            errors.append("amount must be a number")
-        return errors
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        amount = payload.get("amount")
+        return ["amount must be a number"] if amount is not None and not _is_number(amount) else []
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         body = self.client.post_point_transactions([it.payload for it in items], idempotency_key=batch_key,
@@ -294,18 +277,12 @@ class TriggersEndpoint(_Base):
     name = "triggers"
     delivery = Delivery.AT_MOST_ONCE
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    required = ("triggerId",)
 
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        if errors:
-            return errors
-        p = item.payload
-        errors = _missing(p, ("triggerId",))
-        if not (p.get("contactId") or p.get("externalId")):
-            errors.append("contactId or externalId is required")
-        if p.get("data") is not None and not isinstance(p["data"], dict):
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        errors = [] if payload.get("contactId") or payload.get("externalId") else [
+            "contactId or externalId is required"]
+        if payload.get("data") is not None and not isinstance(payload["data"], dict):
             errors.append("data must be an object")
         return errors
 
@@ -321,12 +298,7 @@ class CartsEndpoint(_Base):
     name = "carts"
     batch_size = 500
 
-    def __init__(self, client: Any, *, batch_size: int = 500) -> None:
-        self.client, self.batch_size = client, batch_size
-
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        return errors or _missing(item.payload, ("cartReference", "time"))
+    required = ("cartReference", "time")
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         self.client.track_carts([it.payload for it in items], retry=False)
@@ -337,17 +309,12 @@ class StockLevelsEndpoint(_Base):
     name = "stock_levels"
     batch_size = 1000
 
-    def __init__(self, client: Any, *, batch_size: int = 1000) -> None:
-        self.client, self.batch_size = client, batch_size
+    required = ("sku",)
 
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        if errors:
-            return errors
-        errors = _missing(item.payload, ("sku",))
-        if not isinstance(item.payload.get("quantity"), int) or isinstance(item.payload.get("quantity"), bool):
-            errors.append("quantity must be an integer")
-        return errors
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        quantity = payload.get("quantity")
+        whole = isinstance(quantity, int) and not isinstance(quantity, bool)
+        return [] if whole else ["quantity must be an integer"]
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         self.client.put_stock_levels([it.payload for it in items], retry=False)
@@ -371,12 +338,11 @@ class ElevateCatalogEndpoint(_Base):
         if not full:
             self.name, self.batch_size, self.full_replace = "elevate_catalog_updates", batch_size, False
 
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
+    def problems(self, payload: dict[str, Any]) -> list[str]:
         allowed = ("replace",) if self.full else ("replace", "edit", "remove")
-        if not errors and not any(op in item.payload for op in allowed):
-            errors.append(f"a catalog line must be a {'/'.join(allowed)} operation")
-        return errors
+        if any(op in payload for op in allowed):
+            return []
+        return [f"a catalog line must be a {'/'.join(allowed)} operation"]
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         try:
@@ -404,11 +370,10 @@ class CustomerFieldsEndpoint(_Base):
     def __init__(self, client: Any, *, rule: Any, usable_type_ids: Sequence[str] = ()) -> None:
         self.client, self.rule, self.usable_type_ids = client, rule, frozenset(usable_type_ids)
 
-    def validate(self, item: SyncItem) -> list[str]:
-        errors = _require_object(item)
-        if not errors and (not item.payload.get("customerId") or not isinstance(item.payload.get("fields"), dict)):
-            errors.append("customerId and a fields object are required")
-        return errors
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        if not payload.get("customerId") or not isinstance(payload.get("fields"), dict):
+            return ["customerId and a fields object are required"]
+        return []
 
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         from voyado_sync.mapping.customer_fields import field_actions
