@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DATA = REPO_ROOT / "data"
@@ -27,6 +27,7 @@ ENV_VARS = {
     "ct_scopes": "CTP_SCOPES", "engage_url": "VOYADO_ENGAGE_URL", "elevate_url": "VOYADO_ELEVATE_URL",
     "rate_limit_per_second": "VOYADO_RATE_LIMIT_PER_SECOND", "max_concurrency": "VOYADO_MAX_CONCURRENCY",
     "contacts_bulk_min": "VOYADO_CONTACTS_BULK_MIN", "max_failure_rate": "VOYADO_SYNC_MAX_FAILURE_RATE",
+    "readback_sample": "VOYADO_SYNC_READBACK_SAMPLE", "readback_grace_minutes": "VOYADO_SYNC_READBACK_GRACE_MINUTES",
 }
 
 
@@ -53,6 +54,10 @@ class Settings(BaseModel):
     max_concurrency: int = 8  # requests in flight per push
     contacts_bulk_min: int = 200  # creates per store from which contacts go through the bulk endpoint
     max_failure_rate: float = 0.05  # the sync log's failure-rate bound
+    # Share of a day's contacts whose receipts are read back from Voyado (1: all; production may sample
+    # within the rate budget), and how long Engage may take to process an accepted receipt.
+    readback_sample: float = Field(1.0, gt=0, le=1)
+    readback_grace_minutes: float = Field(30.0, ge=0)
 
     @field_validator("timezone")
     @classmethod

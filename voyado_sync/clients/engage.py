@@ -21,7 +21,9 @@ import copy
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -36,6 +38,42 @@ MAX_BULK_CONTACTS = 4000
 MAX_POINT_TRANSACTIONS = 1000
 CHANGE_TYPES = ("Created", "Updated", "Deleted")
 PREFERENCES = ("acceptsEmail", "acceptsSms", "acceptsPostal")
+
+
+class UnexpectedShape(ApiError):
+    """An answer whose JSON shape is not the one the reference documents: named, never guessed around."""
+
+
+@dataclass(frozen=True)
+class HeldReceipt:
+    """A receipt as Engage holds it, read back from a contact's transactions. The item fields are the
+    reference's (§2.11); reading ``externalId`` as our ``uniqueReceiptId`` and ``localNetPriceSum`` as the
+    paid total incl. tax is this project's assumption, listed in README ("Assumptions to confirm")."""
+
+    unique_receipt_id: str
+    receipt_number: str | None
+    created: str | None
+    currency: str | None
+    total: Decimal | None
+    item_count: int | None
+    store_name: str | None
+
+    @classmethod
+    def from_item(cls, item: Any) -> "HeldReceipt | None":
+        if not isinstance(item, Mapping) or not isinstance(item.get("externalId"), str):
+            return None
+        total = item.get("localNetPriceSum")
+        if isinstance(total, (int, float)) and not isinstance(total, bool):
+            total = Decimal(str(total))
+        count = item.get("numberOfItems")
+
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return value if isinstance(value, str) and value else None
+
+        return cls(item["externalId"], text("transactionNumber"), text("createdDate"), text("localCurrency"),
+                   total if isinstance(total, Decimal) else None,
+                   count if isinstance(count, int) and not isinstance(count, bool) else None, text("storeName"))
 
 
 class OutcomeUnknownError(ApiError):
@@ -324,6 +362,26 @@ class EngageClient(VoyadoHttp):
     def post_receipt(self, receipt: Mapping[str, Any], *, retry: bool | RetryPolicy = True) -> Any:
         """``POST /api/v3/receipts``; safe to retry: Engage ignores a repeated ``uniqueReceiptId``."""
         return self.request("POST", "/api/v3/receipts", json=dict(receipt), retry=retry)
+
+    def contact_transactions(self, contact_id: str, *, page_size: int = 500) -> list["HeldReceipt"]:
+        """Every receipt Engage holds for the contact: ``GET /api/v2/contacts/{id}/transactions`` (reference
+        §2.11), paged by offset/count, amounts exact. An item without ``externalId`` cannot be matched to a
+        receipt we sent and is skipped; a page that is not the documented envelope is an `UnexpectedShape`."""
+        path = f"/api/v2/contacts/{_q(contact_id)}/transactions"
+        held: list[HeldReceipt] = []
+        offset = 0
+        while True:
+            body = self._send("GET", path, params=[("offset", str(offset)), ("count", str(page_size))],
+                              parse=lambda resp: decode_json(resp, exact=True))
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise UnexpectedShape(f"GET {path}: expected a PagedResultOfTransactionItem "
+                                      f"({{items, totalCount, ...}}), got {type(body).__name__}")
+            held += [h for h in map(HeldReceipt.from_item, items) if h is not None]
+            offset += len(items)
+            total = body.get("totalCount")
+            if not items or len(items) < page_size or (isinstance(total, int) and offset >= total):
+                return held
 
     def point_accounts(self, contact_id: str) -> list[dict[str, Any]]:
         body = self.request("GET", "/api/v3/point-accounts", params={"contactId": contact_id})

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any, Callable, TypeVar
 
 import httpx
@@ -125,12 +126,13 @@ def proves_not_processed(exc: TransientError) -> bool:
     return exc.status in REFUSED_STATUS or isinstance(exc.__cause__, _UNSENT)
 
 
-def decode_json(response: httpx.Response) -> Any:
-    """A 2xx whose body is not valid JSON was cut in transit: report it as transient, with the reason."""
+def decode_json(response: httpx.Response, *, exact: bool = False) -> Any:
+    """A 2xx whose body is not valid JSON was cut in transit: report it as transient, with the reason.
+    ``exact``: numbers with a fraction become `Decimal` (money read back to the cent), never float."""
     if not response.content:
         return None
     try:
-        return response.json()
+        return json.loads(response.content, parse_float=Decimal) if exact else response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise TransientError(f"malformed JSON body from {response.request.method} "
                              f"{response.request.url.copy_with(query=None)}: {exc}",

@@ -51,7 +51,7 @@ def _created(store: PartitionStore) -> dict[str, datetime]:
     return out
 
 
-def campaign_day(store: PartitionStore, key: str) -> CampaignDay:
+def campaign_day(store: PartitionStore, key: str, state_engine: Any = None) -> CampaignDay:
     writeback = mapping_config().rules.writeback
     contacts: dict[str, dict[str, Any]] = {}
     previous_tiers: dict[str, str] = {}
@@ -72,7 +72,7 @@ def campaign_day(store: PartitionStore, key: str) -> CampaignDay:
         carts=latest_documents(store, "commercetools/carts", [key]),
         inventory=latest_documents(store, "commercetools/inventory", [key]),
         contacts_today=today, previous_tiers=previous_tiers, contacts=contacts,
-        contact_of_customer=dict(read_contact_lookup(store, key).by_customer),
+        contact_of_customer=dict(read_contact_lookup(store, key, state_engine).by_customer),
         channel_ids={c["key"]: c["id"] for c in latest_documents(store, "commercetools/channels") if c.get("key")})
 
 
@@ -87,8 +87,8 @@ def build_payload(step: Step) -> Built:
     carts (emptied once ordered), stock levels for back-in-stock; each held back with the reason when the
     contact has not given marketing consent."""
     rules = mapping_config().rules
-    frame = campaign_frame(campaign_events(campaign_day(step.store, step.partition_key), rules.campaigns, rules.sale,
-                                           rules.writeback))
+    day = campaign_day(step.store, step.partition_key, step.state_db.engine())
+    frame = campaign_frame(campaign_events(day, rules.campaigns, rules.sale, rules.writeback))
     counts = frame.groupby(["kind", "status"]).size()
     held = frame[frame["status"] == "held"]
     return Built(frame, metadata={
@@ -115,10 +115,11 @@ def items_per_endpoint(step: Step, frame: pd.DataFrame, report: SyncReport) -> t
 
 SPEC = PushSpec(
     key=("voyado", "campaign_sync"), api=Api.ENGAGE, dataset=PAYLOAD_DATASET, plan=plan,
-    summarize=items_per_endpoint, deps=[dg.AssetKey(["voyado", "contacts_sync"])],
+    summarize=items_per_endpoint,
     payload=PayloadSpec(build_payload, deps=[
         *(dg.AssetKey(["commercetools", n]) for n in ("orders", "carts", "inventory", "customers", "channels")),
-        dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"])]),
+        dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"]),
+        dg.AssetKey(["voyado", "contacts_sync"])]),
 )
 
 campaign_payload, campaign_sync = push_assets(SPEC)

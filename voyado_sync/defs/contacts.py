@@ -1,5 +1,9 @@
 """Identity profiles → Voyado contacts: the payload asset (create or PATCH diff per profile) and the
-push asset. Consent and preferences are owned by Voyado and never written here."""
+push asset. Every shopper with a sale gets its contact before its receipts go: a registered customer as
+a member (externalId = customer id), a guest or POS-only shopper as ``contacts.shopper_contact_type``,
+located by email or phone first. The contact id Voyado answers (created or located) is recorded for the
+profile (`voyado_sync.state.contact_links`), so the same run's receipts match it by ContactId. Consent and
+preferences are owned by Voyado and never written here."""
 
 import json
 from collections import defaultdict
@@ -10,7 +14,8 @@ import pandas as pd
 
 from voyado_sync.lookups.config import mapping_config
 from voyado_sync.lookups.documents import latest_documents
-from voyado_sync.mapping.contacts import contact_request
+from voyado_sync.mapping.contacts import contact_request, is_shopper
+from voyado_sync.state import contact_links
 from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets
 from voyado_sync.settings import get_settings
 from voyado_sync.sync.endpoints import Api
@@ -27,18 +32,16 @@ def _value(row: Any, name: str) -> Any:
 
 
 def contact_requests(profiles: pd.DataFrame, stored: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """One row per registered profile: create when it has no Voyado contact yet, else the PATCH diff.
-
-    Profiles without a Commercetools customer id (guests, store-only shoppers) are not created as contacts:
-    their receipts match on email / member number, and creating contacts for them would be recruiting
-    without consent. A profile whose contact id is unknown to the contacts dataset is created only if it
-    has no contact id at all (a known id we cannot read is left alone)."""
+    """One row per profile to create (a registered customer, or a shopper with a sale and an email or phone
+    to be found again by) or to PATCH (its contact changed in the shop). A profile with neither is left
+    alone: a contact without a sale would be recruiting without consent. A profile whose contact id is
+    unknown to the contacts dataset is left alone too (a known id we cannot read is not created again)."""
     config = mapping_config()
     rows = []
     for profile in profiles.to_dict("records"):
         customer = _value(profile, "ct_customer_id")
         contact_id = _value(profile, "voyado_contact_id")
-        if not customer and not contact_id:
+        if not customer and not contact_id and not is_shopper(profile):
             continue
         profile = {k: _value(profile, k) for k in profile}
         if contact_id:
@@ -48,9 +51,11 @@ def contact_requests(profiles: pd.DataFrame, stored: dict[str, dict[str, Any]]) 
             req = contact_request(profile, current, config)
         else:
             req = contact_request(profile, None, config)
-        if req.action == "none":
+        if req.action == "none" or (req.action == "create" and not customer and not (
+                req.body.get("email") or req.body.get("mobilePhone"))):
             continue
-        key = customer if req.action == "create" else f"contact:{req.contact_id}"
+        key = (customer or f"profile:{profile.get('profile_id')}") if req.action == "create" else \
+            f"contact:{req.contact_id}"
         payload = req.body if req.action == "create" else {"contactId": req.contact_id, "changes": req.body}
         rows.append((profile.get("profile_id"), key, req.action, req.contact_id, json.dumps(req.body, sort_keys=True),
                      json.dumps(req.params, sort_keys=True), json.dumps(payload, sort_keys=True)))
@@ -110,11 +115,22 @@ def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
 
 
 def delivered(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict[str, Any], list]:
-    """What Voyado gained, not what was attempted: a create that finds its externalId already there is a
-    duplicate, a create refused because another contact owns the email is a dead letter."""
-    return {name: dg.MetadataValue.int(report.count_in(endpoints, Outcome.SENT, Outcome.RETRIED))
-            for name, endpoints in (("contacts_created", ("contacts_create", "contacts_bulk_create")),
-                                    ("contacts_updated", ("contacts_update",)))}, []
+    """What Voyado gained, not what was attempted (a create that finds its contact already there is a
+    duplicate, a create refused because another contact owns the email is a dead letter), and the
+    contact Voyado answered for each profile, recorded for the receipts that follow."""
+    creates = frame[frame["action"] == "create"] if not frame.empty else frame
+    answered = report.remote_ids
+    links = {profile: (answered[key][0], "located" if answered[key][1] == Outcome.DUPLICATE.value else "created")
+             for key, profile in zip(creates.get("key", []), creates.get("profile_id", []))
+             if key in answered and isinstance(profile, str)}
+    if not step.dry_run:
+        contact_links.record(step.state_db.engine(), links)
+    return {**{name: dg.MetadataValue.int(report.count_in(endpoints, Outcome.SENT, Outcome.RETRIED))
+               for name, endpoints in (("contacts_created", ("contacts_create", "contacts_bulk_create")),
+                                       ("contacts_updated", ("contacts_update",)))},
+            "contacts_located": dg.MetadataValue.int(sum(1 for _, via in links.values() if via == "located")),
+            "shopper_creates": dg.MetadataValue.int(int(creates["key"].str.startswith("profile:").sum())
+                                                    if len(creates) else 0)}, []
 
 
 SPEC = PushSpec(

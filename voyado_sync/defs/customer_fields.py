@@ -122,7 +122,7 @@ def build_frame(step: Step) -> pd.DataFrame:
     balances, unread = _balances(step.resource("engage"), sorted(str(c["id"]) for c in contacts if c.get("id")),
                                  rules.loyalty.definition_id)
     step.metadata["balances_unread"] = dg.MetadataValue.int(unread)
-    customers = read_contact_lookup(step.store, step.partition_key).customer_of_contact()
+    customers = read_contact_lookup(step.store, step.partition_key, step.state_db.engine()).customer_of_contact()
     frame = writeback_frame(contacts, customers, rules.writeback, balances)
     step.store.write_frame(DATASET, step.partition_key, frame)
     return frame

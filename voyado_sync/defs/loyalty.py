@@ -32,7 +32,8 @@ def build_payload(step: Step) -> Built:
     booked = last_successful_hashes(step.state_db.engine(), ENDPOINT,
                                     [f"ct-points:{o.get('id')}:{k}" for o in orders if o.get("orderState") == "Cancelled"
                                      for k in kinds])
-    rows = point_transactions(orders, read_contact_lookup(store, key).by_customer, rules.loyalty, rules.sale, booked)
+    contacts = read_contact_lookup(store, key, step.state_db.engine()).by_customer
+    rows = point_transactions(orders, contacts, rules.loyalty, rules.sale, booked)
     frame = pd.DataFrame(rows, columns=["key", "order_id", "kind", "status", "reason", "payload"])
     frame["payload"] = json_column(frame["payload"])
     sent = frame[frame["status"] == "send"]
@@ -61,9 +62,9 @@ def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
 
 SPEC = PushSpec(
     key=("voyado", "point_transactions_sync"), api=Api.ENGAGE, dataset=PAYLOAD_DATASET, plan=plan,
-    payload=PayloadSpec(build_payload, deps=[dg.AssetKey(["commercetools", "orders"]),
-                                             dg.AssetKey(["voyado", "contacts"]), dg.AssetKey(["identity", "contact_map"])]),
-    deps=[dg.AssetKey(["voyado", "contacts_sync"])],
+    payload=PayloadSpec(build_payload, deps=[
+        dg.AssetKey(["commercetools", "orders"]), dg.AssetKey(["voyado", "contacts"]),
+        dg.AssetKey(["identity", "contact_map"]), dg.AssetKey(["voyado", "contacts_sync"])]),
 )
 
 point_transactions_payload, point_transactions_sync = push_assets(SPEC)

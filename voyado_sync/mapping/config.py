@@ -91,9 +91,8 @@ class ArticleNumberRule(_Strict):
 
 
 class ContactRule(_Strict):
-    match_keys: tuple[Literal["contactId", "externalId", "email"], ...] = ("contactId", "externalId", "email")
+    match_keys: tuple[Literal["contactId", "externalId", "email"], ...] = ("contactId",)
     contact_type: str = "Member"
-    guest_policy: Literal["email", "reject"] = "email"
     guest_contact_type: str = "Contact"
 
 
@@ -108,13 +107,15 @@ class PaymentRule(_Strict):
 
 
 class PosRule(_Strict):
-    contact_keys: tuple[Literal["member_number", "card_id", "email", "phone"], ...] = (
-        "member_number", "card_id", "email", "phone")
+    contact_keys: tuple[Literal["contact_id", "member_number", "card_id", "email", "phone"], ...] = ("contact_id",)
     contact_type: str = "Member"
 
 
 class ContactSyncRule(_Strict):
     contact_type: str = "Member"
+    # The contact type of a shopper who is not a registered customer (a guest, a POS-only shopper): every
+    # shopper with a sale gets a contact before its receipts go, without any consent being invented.
+    shopper_contact_type: str = "Contact"
     source: str = "e-com"
 
 

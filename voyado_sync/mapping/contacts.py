@@ -121,11 +121,22 @@ def contact_attributes(profile: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def is_shopper(profile: Mapping[str, Any]) -> bool:
+    """A profile with a sale record (a Commercetools order or a POS receipt) among its sources."""
+    sources = str(profile.get("sources") or "")
+    return any(part.split("=")[0] in ("ct_order", "pos_receipt") for part in sources.split(","))
+
+
 def create_request(profile: Mapping[str, Any], config: MappingConfig | None = None,
                    store_external_id: str | None = None) -> ContactRequest:
+    """A registered customer becomes a ``contacts.contact_type`` contact with its customer id as
+    ``externalId``; any other shopper a ``contacts.shopper_contact_type`` contact, found again by email or
+    phone. Consent and preferences are never written (Voyado owns them; none is invented)."""
     cfg = config or cached_config()
     rule = cfg.rules.contacts
-    body: dict[str, Any] = {**contact_attributes(profile), "contactType": rule.contact_type}
+    attributes = contact_attributes(profile)
+    kind = rule.contact_type if attributes.get("externalId") else rule.shopper_contact_type
+    body: dict[str, Any] = {**attributes, "contactType": kind}
     if store_external_id is None:
         row = cfg.store("country", (_clean(profile.get("country")) or "").upper())
         store_external_id = row.store_external_id if row else None

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from voyado_sync.mapping.config import MappingConfig, cached_config
 
-Status = Literal["receipt", "skipped", "rejected"]
+Status = Literal["receipt", "skipped", "excluded", "rejected"]
 Kind = Literal["purchase", "return", "pos"]
 
 
@@ -21,6 +21,8 @@ class MappingContext:
     - ``article_groups``: SKU -> article group (wins over the product lookup);
     - ``product_categories``: Commercetools product id -> primary category path ("Women > Tops > Shirts"),
       see `voyado_sync.mapping.categories`;
+    - ``contact_of_record``: identity record key (``ct_order:<id>``, ``pos_receipt:<id>``) -> the Voyado
+      contact of the shopper's profile (chosen by identity, or created/located before the receipts go);
     - ``contact_ids``: Commercetools customer id -> Voyado contact id (identity profiles);
     - ``email_contact_ids``: normalized (stripped, lower-case) email -> Voyado contact id (guests);
     - ``discount_names``: cart/product discount id -> display name;
@@ -30,6 +32,7 @@ class MappingContext:
     config: MappingConfig = field(default_factory=cached_config)
     article_groups: Mapping[str, str] = field(default_factory=dict)
     product_categories: Mapping[str, str] = field(default_factory=dict)
+    contact_of_record: Mapping[str, str] = field(default_factory=dict)
     contact_ids: Mapping[str, str] = field(default_factory=dict)
     email_contact_ids: Mapping[str, str] = field(default_factory=dict)
     discount_names: Mapping[str, str] = field(default_factory=dict)
@@ -63,10 +66,17 @@ class MappingResult:
         return Receipt.from_payload(self.payload)
 
 
-class Reject(Exception):
-    """Raised inside a mapper for a precise, expected rejection; never escapes the public functions."""
+NO_CONTACT = ("no Voyado contact for the shopper's profile: it could not be created or located (see the "
+              "voyado/contacts_sync dead letters)")
 
-    def __init__(self, reason: str, *, skip: bool = False) -> None:
+
+class Reject(Exception):
+    """Raised inside a mapper for a precise, expected rejection; never escapes the public functions.
+    ``status``: ``rejected`` (a dead letter), ``skipped`` (not a sale yet: re-evaluated when it changes)
+    or ``excluded`` (a sale Voyado must not get by policy, e.g. no identifiable shopper: reported with its
+    money, not a difference)."""
+
+    def __init__(self, reason: str, *, status: Status = "rejected") -> None:
         super().__init__(reason)
         self.reason = reason
-        self.skip = skip
+        self.status = status

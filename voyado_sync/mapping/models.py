@@ -23,8 +23,10 @@ from voyado_sync import jsonutil
 from voyado_sync.money import is_known_currency, minor_units
 
 ItemType = Literal["PURCHASE", "RETURN", "ADJUSTMENT"]
-MATCH_KEY_TYPES = ("contactId", "memberNumber", "socialSecurityNumber", "mobilePhone", "externalId", "email",
-                   "cardId")
+# The spelling of the Engage OpenAPI enum (reference §3): the server's own schema, so it is accepted whether
+# or not matching is case-insensitive.
+MATCH_KEY_TYPES = ("ContactId", "MemberNumber", "SocialSecurityNumber", "MobilePhone", "ExternalId", "Email",
+                   "CardId")
 
 
 def _non_empty(v: str) -> str:
@@ -66,7 +68,7 @@ class ReceiptContact(_Model):
     @field_validator("matchKeyType")
     @classmethod
     def _known_type(cls, v: str) -> str:
-        if v.lower() not in {t.lower() for t in MATCH_KEY_TYPES}:
+        if v not in MATCH_KEY_TYPES:
             raise ValueError(f"matchKeyType {v!r} is not one of {', '.join(MATCH_KEY_TYPES)}")
         return v
 

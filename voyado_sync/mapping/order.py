@@ -21,10 +21,12 @@ counts as a sale, and its lines, store, contact, payments and totals cross-check
   ``Charge`` transactions, typed through ``payment_methods.csv``. Voucher types (``bonuscheck``) carry
   a check number = the payment's ``interfaceId`` (else ``key``). Unexpanded payments, or none charged,
   are a rejection.
-- **Contact**: ``contact.match_keys`` in order - the known Voyado ``contactId`` (by customer id, or by
-  email for guests), ``externalId`` = Commercetools customer id, ``email`` = customerEmail. A guest
-  order follows ``contact.guest_policy``: ``email`` (matched by email as ``guest_contact_type``,
-  default ``Contact``) or ``reject`` (dead letter).
+- **Contact**: ``contact.match_keys`` in order - ``contactId``: the Voyado contact of the order's
+  identity profile (created or located before the receipts go), else the one known for the customer id
+  or, for a guest, the email; ``externalId`` = Commercetools customer id; ``email`` = customerEmail (a
+  guest's as ``guest_contact_type``). The default is ``contactId`` alone: a receipt never goes to a
+  contact Voyado might not hold; no contact is a dead letter with the reason. A guest order without a
+  usable email has no identifiable shopper: *excluded* (reported with its money, not a difference).
 - ``discountOnTotalPrice`` (a cart discount on the order total) is rejected with its reason: it is
   not yet distributed onto lines.
 """
@@ -37,8 +39,9 @@ from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
+from voyado_sync.identity.records import record_key
 from voyado_sync.mapping.config import MappingConfig, SaleRule, StoreRow
-from voyado_sync.mapping.context import MappingContext, Reject
+from voyado_sync.mapping.context import NO_CONTACT, MappingContext, Reject
 from voyado_sync.mapping.lines import (Line, OrderScope, cents, custom_line_item, fmt, line_item, localized,
                                        rate_of, shipping_lines)
 from voyado_sync.money import is_known_currency, minor_units
@@ -242,29 +245,28 @@ def _known(cfg: MappingConfig, kind: str, key: str, what: str) -> StoreRow:
 
 
 def resolve_contact(order: Mapping[str, Any], ctx: MappingContext) -> dict[str, str]:
+    """The receipt's contact: ``contact.match_keys`` in order. An order without a customer and without a
+    usable email has no identifiable shopper: excluded by policy (reported with its money), never a
+    receipt Voyado would park without a contact."""
     rule = ctx.config.rules.contact
     cid = order.get("customerId")
     raw_email = order.get("customerEmail")
     email = raw_email.strip().lower() if isinstance(raw_email, str) and "@" in raw_email else None
-    if not cid:
-        known = ctx.email_contact_ids.get(email) if email and "contactId" in rule.match_keys else None
-        if known:
-            return {"matchKey": known, "matchKeyType": "contactId"}
-        if rule.guest_policy == "reject":
-            raise Reject("guest order without a known Voyado contact (contact.guest_policy = reject)")
-        if not email:
-            raise Reject("guest order without a usable customerEmail: no contact to match")
-        return {"matchKey": email, "matchKeyType": "email", "contactType": rule.guest_contact_type}
+    if not cid and not email:
+        raise Reject("no identifiable shopper: a guest order without a usable customerEmail", status="excluded")
     for key in rule.match_keys:
         if key == "contactId":
-            known = ctx.contact_ids.get(cid)
+            known = (ctx.contact_of_record.get(record_key("ct_order", str(order.get("id"))))
+                     or (ctx.contact_ids.get(cid) if cid else ctx.email_contact_ids.get(email or "")))
             if known:
-                return {"matchKey": known, "matchKeyType": "contactId"}
-        elif key == "externalId":
-            return {"matchKey": cid, "matchKeyType": "externalId", "contactType": rule.contact_type}
-        elif email:
-            return {"matchKey": email, "matchKeyType": "email", "contactType": rule.contact_type}
-    raise Reject(f"customer {cid}: none of contact.match_keys {list(rule.match_keys)} resolves")
+                return {"matchKey": known, "matchKeyType": "ContactId"}
+        elif key == "externalId" and cid:
+            return {"matchKey": cid, "matchKeyType": "ExternalId", "contactType": rule.contact_type}
+        elif key == "email" and email:
+            return {"matchKey": email, "matchKeyType": "Email",
+                    "contactType": rule.contact_type if cid else rule.guest_contact_type}
+    raise Reject(NO_CONTACT if "contactId" in rule.match_keys else
+                 f"none of contact.match_keys {list(rule.match_keys)} resolves for this order")
 
 
 def charged_payments(order: Mapping[str, Any], o: OrderScope, cfg: MappingConfig, total_gross: int) -> list[Payment]:

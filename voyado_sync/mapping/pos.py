@@ -13,9 +13,11 @@
 - ``total`` = sum of signed line totals = sum of payments, to the minor unit, else rejection.
 - Payments: ``method`` through ``payment_methods.csv`` (interface ``pos`` or ``*``); gift cards and
   vouchers become ``bonuscheck`` with ``checkNumber`` = ``reference`` (required).
-- Contact: ``pos.contact_keys`` in order (member_number -> memberNumber, card_id -> cardId, email,
-  phone -> mobilePhone in E.164 using the customer's country). A receipt with none is *skipped*
-  (Voyado needs a contact; anonymous sales are not customer data).
+- Contact: ``pos.contact_keys`` in order (``contact_id``: the Voyado contact of the receipt's identity
+  profile, created or located before the receipts go; member_number -> MemberNumber, card_id -> CardId,
+  email, phone -> MobilePhone in E.164 using the customer's country). The default is ``contact_id``
+  alone; none resolving is a dead letter with the reason. A receipt without any customer identifier, or
+  with only a store card no Voyado contact carries, is *excluded* (reported with its money).
 - ``extraData``: ``channel`` (the store row's channel, ``store``), ``country``, ``register``.
 
 `receipts_from_csv_rows` turns CSV rows (one per line) into the JSON shape first.
@@ -28,13 +30,15 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from voyado_sync.identity.records import record_key
 from voyado_sync.mapping.contacts import normalize_email, normalize_phone
-from voyado_sync.mapping.context import MappingContext, MappingResult, Reject
+from voyado_sync.mapping.context import NO_CONTACT, MappingContext, MappingResult, Reject
 from voyado_sync.mapping.lines import strip_size
 from voyado_sync.mapping.receipt_shape import concluded, dec, receipt_payload
 from voyado_sync.money import MoneyError, decimal_text, is_known_currency, minor_units
 
-_CONTACT_KEYS = {"member_number": "memberNumber", "card_id": "cardId", "email": "email", "phone": "mobilePhone"}
+_CONTACT_KEYS = {"member_number": "MemberNumber", "card_id": "CardId", "email": "Email", "phone": "MobilePhone"}
+_IDENTIFIERS = ("member_number", "card_id", "email", "phone")
 _CSV_RECEIPT = ("receipt_id", "store_id", "register_id", "receipt_number", "created_at", "currency", "total")
 _CSV_CUSTOMER = ("member_number", "card_id", "phone", "email", "country")
 _CSV_LINE = ("line_id", "sku", "name", "quantity", "unit_price", "discount", "line_total", "tax_rate")
@@ -63,23 +67,40 @@ def _percent(value: Any, what: str) -> Decimal:
     return p.quantize(Decimal("0.01")) if p.as_tuple().exponent > -2 else p  # type: ignore[operator]
 
 
-def _contact(customer: Mapping[str, Any] | None, ctx: MappingContext) -> dict[str, str] | None:
-    if not customer:
+def _identifier(customer: Mapping[str, Any], key: str) -> str | None:
+    raw = customer.get(key)
+    text = str(raw).strip() if raw is not None else ""
+    if not text:
         return None
+    if key == "email":
+        return normalize_email(text)
+    if key == "phone":
+        return normalize_phone(text, customer.get("country"))
+    return text
+
+
+def _contact(rec: Mapping[str, Any], ctx: MappingContext) -> dict[str, str]:
+    """``pos.contact_keys`` in order (``contact_id``: the Voyado contact of the receipt's identity profile).
+    A receipt without any customer identifier is an anonymous sale: excluded by policy."""
+    customer = rec.get("customer") if isinstance(rec.get("customer"), Mapping) else {}
+    valid = {k: v for k in _IDENTIFIERS if (v := _identifier(customer, k)) is not None}
+    if not valid:
+        raise Reject("no identifiable shopper: an anonymous POS receipt (no valid customer identifier)",
+                     status="excluded")
     rule = ctx.config.rules.pos
+    reachable = set(valid) - {"card_id"}  # a contact can be found or created by these
     for key in rule.contact_keys:
-        raw = customer.get(key)
-        if not raw or not str(raw).strip():
-            continue
-        value: str | None = str(raw).strip()
-        if key == "email":
-            value = normalize_email(value)
-        elif key == "phone":
-            value = normalize_phone(value, customer.get("country"))
-        if value is None:
-            continue
-        return {"matchKey": value, "matchKeyType": _CONTACT_KEYS[key], "contactType": rule.contact_type}
-    return None
+        if key == "contact_id":
+            known = ctx.contact_of_record.get(record_key("pos_receipt", str(rec.get("receipt_id"))))
+            if known:
+                return {"matchKey": known, "matchKeyType": "ContactId"}
+        elif key in valid:
+            return {"matchKey": valid[key], "matchKeyType": _CONTACT_KEYS[key], "contactType": rule.contact_type}
+    if not reachable:
+        raise Reject("no contactable shopper: only a store card, which no Voyado contact carries",
+                     status="excluded")
+    raise Reject(NO_CONTACT if "contact_id" in rule.contact_keys else
+                 f"none of pos.contact_keys {list(rule.contact_keys)} resolves for this receipt")
 
 
 def map_pos_receipt(rec: Mapping[str, Any], ctx: MappingContext | None = None) -> MappingResult:
@@ -105,9 +126,7 @@ def _payload(rec: Mapping[str, Any], uid: str, ctx: MappingContext) -> dict[str,
     if not is_known_currency(currency):
         raise Reject(f"unknown currency {currency!r}")
     d = minor_units(currency)  # type: ignore[arg-type]
-    contact = _contact(rec.get("customer"), ctx)
-    if contact is None:
-        raise Reject("anonymous POS receipt: no customer identifier to match a contact", skip=True)
+    contact = _contact(rec, ctx)
     try:
         created = datetime.fromisoformat(str(rec.get("created_at")))
     except ValueError:

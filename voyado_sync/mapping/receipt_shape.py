@@ -67,7 +67,7 @@ def concluded(source_id: str, kind: Kind, uid: str, build: Callable[[], dict[str
             raise Reject("; ".join(problems))
         return MappingResult(source_id, kind, "receipt", uid, payload)
     except Reject as r:
-        return MappingResult(source_id, kind, "skipped" if r.skip else "rejected", uid, None, r.reason)
+        return MappingResult(source_id, kind, r.status, uid, None, r.reason)
     except MALFORMED as exc:
         return MappingResult(source_id, kind, "rejected", uid, None, malformed(exc))
 

@@ -39,7 +39,7 @@ def map_order(order: Mapping[str, Any], ctx: MappingContext | None = None) -> Ma
             raise Reject("not an order document (no id)")
         why = not_a_sale(order, ctx.config.rules.sale)
         if why:
-            raise Reject(why, skip=True)
+            raise Reject(why, status="skipped")
         return purchase_payload(prepare_order(order, ctx), order, uid, ctx)
 
     return concluded(oid, "purchase", uid, build)

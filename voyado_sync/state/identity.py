@@ -100,6 +100,22 @@ class IdentityStateStore:
             return conn.execute(sa.select(aliases_t.c.profile_id).where(
                 aliases_t.c.alias_id == profile_or_alias)).scalar()
 
+    def contacts_of_records(self, record_keys: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """Record key -> (its profile, the Voyado contact identity resolution chose for that profile)."""
+        self.create()
+        keys = list(dict.fromkeys(record_keys))
+        r, g = records_t.c, golden_t.c
+        out: dict[str, tuple[str, str | None]] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), _CHUNK):
+                query = (sa.select(r.record_key, r.profile_id, g.voyado_contact_id)
+                         .select_from(records_t.outerjoin(golden_t, g.profile_id == r.profile_id))
+                         .where(r.record_key.in_(keys[i:i + _CHUNK])))
+                for key, profile, contact in conn.execute(query):
+                    if profile:
+                        out[key] = (profile, contact or None)
+        return out
+
     def source(self) -> "SqlGraphSource":
         """The stored graph as an incremental run sees it: region questions answered by indexed SQL."""
         self.create()

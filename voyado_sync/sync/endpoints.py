@@ -92,8 +92,13 @@ class _Base:
 
 
 class ReceiptsEndpoint(_Base):
+    """Engage takes a receipt and processes it later (reference §3): an answer only says *accepted*; the
+    read-back (`voyado_sync.sync.readback`) finds out whether Voyado holds it. A held receipt is final
+    under its id: a changed one goes out as a correction under new ids, never as a resend."""
+
     name = "receipts"
     key_field = "uniqueReceiptId"
+    held_is_final = True
 
     def problems(self, payload: dict[str, Any]) -> list[str]:
         """The mapping's own receipt validation, so a receipt read back from a payload dataset is refused
@@ -115,38 +120,76 @@ def _receipt_outcome(result: Any) -> Outcome:
     body = result if isinstance(result, dict) else None
     if body and (body.get("duplicate") is True or str(body.get("status", "")).lower() == "duplicate"):
         return Outcome.DUPLICATE
-    return Outcome.SENT
+    return Outcome.ACCEPTED
+
+
+def find_own_contact(client: Any, payload: dict[str, Any]) -> str | None:
+    """The contact a create payload stands for, if Voyado holds it already: a customer's by its externalId
+    (ours: the email may belong to another person, which identity resolution settles, not a lookup), a
+    shopper's (no externalId) by email, then mobile phone. Several matches locate nothing."""
+    keys = ([("custom_key", payload["externalId"])] if payload.get("externalId") else
+            [("email", payload.get("email")), ("mobile_phone", payload.get("mobilePhone"))])
+    for kind, value in keys:
+        if value:
+            try:
+                found = client.find_contact_id(**{kind: value})
+            except ConflictError:
+                continue
+            if found:
+                return found
+    return None
+
+
+def _contact_keys(payload: dict[str, Any]) -> list[str]:
+    if payload.get("externalId") or payload.get("email") or payload.get("mobilePhone"):
+        return []
+    return ["a contact needs externalId, email or mobilePhone to be found again"]
+
+
+def _created_id(body: Any) -> str | None:
+    return str(body["id"]) if isinstance(body, dict) and body.get("id") else None
 
 
 class ContactsCreateEndpoint(_Base):
-    """POST /contacts is not an upsert: after an unclear answer, look the externalId up before resending."""
+    """POST /contacts is not an upsert. A shopper's contact (no externalId) is located by email or phone
+    before one is created; after an unclear answer the contact is looked up before a resend. The
+    contact's id, created or located, is the row's ``remote_id``."""
 
     name = "contacts_create"
     delivery = Delivery.LOOKUP
-    required, key_field = ("externalId",), "externalId"
+    key_field = "externalId"
 
     def __init__(self, client: Any, *, source: str | None = None, store_external_id: str | None = None) -> None:
         self.client, self.source, self.store_external_id = client, source, store_external_id
 
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        return _contact_keys(payload)
+
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         (item,) = items
+        if not item.payload.get("externalId"):
+            found = find_own_contact(self.client, item.payload)
+            if found:
+                return [RowResult(item.key, Outcome.DUPLICATE, 200, error="located an existing contact",
+                                  remote_id=found)]
         try:
-            self.client.create_contact(item.payload, source=self.source, store_external_id=self.store_external_id,
-                                       retry=False)
+            created = self.client.create_contact(item.payload, source=self.source,
+                                                 store_external_id=self.store_external_id, retry=False)
         except ConflictError as exc:
-            # Ours already (an earlier attempt landed) only if our externalId finds it; a clash on another
-            # key (e.g. the email belongs to a different contact) is a real rejection for identity to settle.
-            if exc.code != ALREADY_EXISTS or not self.client.find_contact_id(custom_key=item.key):
+            # Ours already (an earlier attempt landed) only if our own key finds it; a clash on another key
+            # (a customer's email belongs to a different contact) is a real rejection for identity to settle.
+            found = find_own_contact(self.client, item.payload) if exc.code == ALREADY_EXISTS else None
+            if not found:
                 raise
             return [RowResult(item.key, Outcome.DUPLICATE, 409, error="contact already exists",
-                              correlation_id=exc.correlation_id)]
-        return _sent(items, 201)
+                              correlation_id=exc.correlation_id, remote_id=found)]
+        return [RowResult(item.key, Outcome.SENT, 201, remote_id=_created_id(created))]
 
     def lookup(self, items: Sequence[SyncItem]) -> dict[str, RowResult]:
         found = {}
         for it in items:
-            if self.client.find_contact_id(custom_key=it.key):
-                found[it.key] = RowResult(it.key, Outcome.DUPLICATE, 200, error="already created")
+            if cid := find_own_contact(self.client, it.payload):
+                found[it.key] = RowResult(it.key, Outcome.DUPLICATE, 200, error="already created", remote_id=cid)
         return found
 
 
@@ -170,7 +213,7 @@ class ContactsBulkEndpoint(_Base):
 
     name = "contacts_bulk_create"
     batch_size = MAX_BULK_CONTACTS
-    required, key_field = ("externalId",), "externalId"
+    key_field = "externalId"
 
     def __init__(self, client: Any, *, update: bool = False, contact_type: str | None = None,
                  poll_interval_s: float = 0.1, poll_timeout_s: float = 300.0) -> None:
@@ -178,12 +221,19 @@ class ContactsBulkEndpoint(_Base):
         self.name = "contacts_bulk_update" if update else "contacts_bulk_create"
         self.poll_interval_s, self.poll_timeout_s = poll_interval_s, poll_timeout_s
 
+    def problems(self, payload: dict[str, Any]) -> list[str]:
+        return [] if self.update else _contact_keys(payload)
+
     def send(self, items: Sequence[SyncItem], batch_key: str | None) -> list[RowResult]:
         rows = [it.payload for it in items]
         batch_id = (self.client.bulk_update_contacts(rows, contact_type=self.contact_type, retry=False) if self.update
                     else self.client.bulk_create_contacts(rows, contact_type=self.contact_type, retry=False))
-        status = self._wait(batch_id)
-        return bulk_row_results(items, status)
+        results = bulk_row_results(items, self._wait(batch_id))
+        by_key = {it.key: it for it in items}
+        for r in results:  # a create that found its contact already there: which one it is
+            if r.outcome is Outcome.DUPLICATE and not r.remote_id:
+                r.remote_id = find_own_contact(self.client, by_key[r.key].payload)
+        return results
 
     def _wait(self, batch_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.poll_timeout_s
@@ -221,7 +271,7 @@ def bulk_row_results(items: Sequence[SyncItem], status: dict[str, Any]) -> list[
             out.append(RowResult(it.key, Outcome.DEAD_LETTERED, error="no per-row result in the bulk status",
                                  reason="missing_row_result"))
         elif str(row.get("status", "")).lower() != "failed":
-            out.append(RowResult(it.key, Outcome.SENT, 200))
+            out.append(RowResult(it.key, Outcome.SENT, 200, remote_id=row.get("contactId") or None))
         elif row.get("errorCode") == ALREADY_EXISTS:
             out.append(RowResult(it.key, Outcome.DUPLICATE, 409, error="contact already exists"))
         else:

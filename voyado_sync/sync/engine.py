@@ -49,6 +49,8 @@ log = logging.getLogger("voyado_sync.sync")
 
 SAMPLE_DIFFS = 5
 UNKNOWN_CODE = "OutcomeUnknown"  # EngageClient: a non-idempotent write may have been processed
+CHANGED_AFTER_DELIVERY = ("changed after Voyado holds it under this key, which it never updates: not re-sent "
+                          "(correct it under a new key)")
 
 Validator = Callable[[Any], "str | Iterable[str] | None"]
 
@@ -186,6 +188,14 @@ class SyncEngine:
                 to_send.append(w)
             elif state.delivered_hash == w.hash and not state.pending:
                 skipped.append((w, Outcome.UNCHANGED_SKIPPED, None))
+            elif state.awaiting_read_back and state.latest_hash == w.hash:
+                skipped.append((w, Outcome.UNCHANGED_SKIPPED, "accepted earlier; awaiting the read-back"))
+            elif state.awaiting_read_back and getattr(endpoint, "held_is_final", False):
+                skipped.append((w, Outcome.DEFERRED, "changed while the accepted version awaits the read-back"))
+            elif getattr(endpoint, "held_is_final", False) and state.delivered_hash and not state.pending:
+                # Voyado keeps what it holds under this key and ignores a resend: a silent "delivered" would
+                # be a lie. The caller corrects it under a new key (see voyado_sync.mapping.corrections).
+                skipped.append((w, Outcome.DEAD_LETTERED, CHANGED_AFTER_DELIVERY))
             elif endpoint.delivery is Delivery.AT_MOST_ONCE and state.pending and not resend_unknown:
                 skipped.append((w, Outcome.UNKNOWN, "outcome unknown after an interrupted send; not re-sent "
                                                     "(at-most-once): verify in Engage, then dismiss or replay"))
@@ -255,9 +265,10 @@ class SyncEngine:
                               "non-personal key (externalId, order id) or privacy.hash_value()")
             if not errors:
                 try:
-                    errors += endpoint.validate(item)
-                    if local_validate is not None:
-                        errors += _errors_of(local_validate(item.payload))
+                    # The caller's verdict first: an item it already knows is unsendable (a document that could
+                    # not be mapped) is refused for that reason alone, not also for every field it lacks.
+                    errors += _errors_of(local_validate(item.payload)) if local_validate is not None else []
+                    errors += [] if errors else endpoint.validate(item)
                 except Exception as exc:  # a validator bug must not crash the partition
                     errors.append(f"validator failed: {type(exc).__name__}: {exc}")
             if errors:
@@ -303,6 +314,8 @@ class SyncEngine:
             if outcome is Outcome.UNKNOWN:
                 report.unknown_keys.append(w.item.key)
                 failures.append(self._dlq_row(w, name, outcome, "outcome_unknown", note))
+            elif outcome is Outcome.DEAD_LETTERED:
+                failures.append(self._dlq_row(w, name, outcome, "changed_after_delivery", note))
         unknown = [w.item.key for w, o, _ in skipped if o is Outcome.UNKNOWN]
         if unknown:
             ledger.mark_stale(conn, name, unknown, Outcome.UNKNOWN, "process ended before the answer")
@@ -423,6 +436,7 @@ class SyncEngine:
         endpoint = push.endpoint
         updates, failures, delivered = [], [], []
         outcomes: list[Outcome] = []
+        remote_ids: dict[str, tuple[str, str]] = {}
         for row_id, w in zip(ids, unit.works):
             r = results.get(w.item.key) or RowResult(w.item.key, Outcome.DEAD_LETTERED, error="no per-row result "
                                                       "in the response", reason="missing_row_result")
@@ -430,6 +444,8 @@ class SyncEngine:
             if outcome is Outcome.SENT and attempts > 1:
                 outcome = Outcome.RETRIED
             outcomes.append(outcome)
+            if r.remote_id:
+                remote_ids[w.item.key] = (r.remote_id, outcome.value)
             updates.append({"_id": row_id, "outcome": outcome.value, "status_code": r.status_code,
                             "attempts": attempts, "latency_ms": latency, "correlation_id": r.correlation_id,
                             "error": scrub(r.error) if r.error else None})
@@ -451,6 +467,7 @@ class SyncEngine:
                 report.add(outcome)
                 if outcome is Outcome.UNKNOWN:
                     report.unknown_keys.append(w.item.key)
+            report.remote_ids.update(remote_ids)
             report.dead_letters += len(failures)
             report.retries += retries
             report.requests += requests
@@ -462,17 +479,17 @@ class SyncEngine:
                  states: dict[str, ledger.KeyState]) -> None:
         report.invalid = len(invalid)
         report.unchanged = sum(1 for _, o, _ in skipped if o is Outcome.UNCHANGED_SKIPPED)
-        changed = [w for w in to_send if states.get(w.item.key) and states[w.item.key].delivered_hash]
-        report.changed = len(changed)
-        report.new = len(to_send) - len(changed)
+        new = [w for w in to_send if not (states.get(w.item.key) and states[w.item.key].latest_hash)]
+        changed = [w for w in to_send if w not in new] + [w for w, o, _ in skipped if o is Outcome.DEFERRED]
+        report.changed, report.new = len(changed), len(new)
         sample = changed[:SAMPLE_DIFFS]
+        last_sent = {w.item.key: states[w.item.key].delivered_id or states[w.item.key].latest_id for w in sample}
         with self.db.connect() as conn:
-            old = ledger.redacted_payloads(conn, [states[w.item.key].delivered_id for w in sample])
+            old = ledger.redacted_payloads(conn, [i for i in last_sent.values() if i is not None])
         for w in sample:
             report.sample_diff.append({"key": w.item.key, "change": "changed",
-                                       "fields": diff_payloads(old.get(states[w.item.key].delivered_id),
-                                                               redact(w.item.payload))})
-        for w in [w for w in to_send if w not in changed][:SAMPLE_DIFFS]:
+                                       "fields": diff_payloads(old.get(last_sent[w.item.key]), redact(w.item.payload))})
+        for w in new[:SAMPLE_DIFFS]:
             report.sample_diff.append({"key": w.item.key, "change": "new",
                                        "fields": diff_payloads(None, redact(w.item.payload))})
         for w, errors in invalid[:SAMPLE_DIFFS]:

@@ -34,8 +34,15 @@ class KeyState:
 
     delivered_hash: str | None = None
     delivered_id: int | None = None
-    latest_outcome: Outcome | None = None  # latest of delivered / in_flight / unknown rows
+    latest_outcome: Outcome | None = None  # latest of delivered / accepted / not_held / in_flight / unknown rows
+    latest_hash: str | None = None
+    latest_id: int | None = None
     latest_batch_key: str | None = None
+
+    @property
+    def awaiting_read_back(self) -> bool:
+        """Accepted for later processing and not yet read back: sending it again proves nothing more."""
+        return self.latest_outcome is Outcome.ACCEPTED
 
     @property
     def pending(self) -> bool:
@@ -43,7 +50,7 @@ class KeyState:
         return self.latest_outcome in (Outcome.IN_FLIGHT, Outcome.UNKNOWN)
 
 
-_STATEFUL = [o.value for o in (*DELIVERED, Outcome.IN_FLIGHT, Outcome.UNKNOWN)]
+_STATEFUL = [o.value for o in (*DELIVERED, Outcome.ACCEPTED, Outcome.NOT_HELD, Outcome.IN_FLIGHT, Outcome.UNKNOWN)]
 
 
 def key_states(conn: sa.Connection, endpoint: str, keys: Iterable[str]) -> dict[str, KeyState]:
@@ -63,7 +70,24 @@ def key_states(conn: sa.Connection, endpoint: str, keys: Iterable[str]) -> dict[
             outcome = Outcome(row.outcome)
             if outcome in DELIVERED:
                 state.delivered_hash, state.delivered_id = row.payload_hash, row.id
-            state.latest_outcome, state.latest_batch_key = outcome, row.batch_key
+            elif outcome is Outcome.NOT_HELD and state.delivered_hash == row.payload_hash:
+                state.delivered_hash = state.delivered_id = None  # read back: Voyado does not hold it after all
+            state.latest_outcome, state.latest_hash, state.latest_batch_key = outcome, row.payload_hash, row.batch_key
+            state.latest_id = row.id
+    return out
+
+
+def accepted_at(conn: sa.Connection, endpoint: str, keys: Iterable[str]) -> dict[str, datetime]:
+    """When each key was last accepted (the read-back gives an API time to process it)."""
+    keys = list(dict.fromkeys(keys))
+    c = ledger_t.c
+    out: dict[str, datetime] = {}
+    for i in range(0, len(keys), _LOOKUP_CHUNK):
+        rows = conn.execute(sa.select(c.key, sa.func.max(c.updated_at))
+                            .where(c.endpoint == endpoint, c.key.in_(keys[i:i + _LOOKUP_CHUNK]),
+                                   c.outcome == Outcome.ACCEPTED.value).group_by(c.key))
+        for key, stamp in rows:
+            out[key] = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
     return out
 
 
@@ -149,7 +173,7 @@ def partition_summary(engine: sa.Engine, partition: str, endpoint: str | None = 
         counts[outcome] = counts.get(outcome, 0) + 1
         by_endpoint.setdefault(ep, {})
         by_endpoint[ep][outcome] = by_endpoint[ep].get(outcome, 0) + 1
-    failed = sum(counts.get(o, 0) for o in ("rejected", "dead_lettered", "unknown", "in_flight"))
+    failed = sum(counts.get(o, 0) for o in ("rejected", "dead_lettered", "unknown", "in_flight", "not_held"))
     considered = len(latest) - counts.get(Outcome.UNCHANGED_SKIPPED.value, 0)
     return {
         "partition": partition,

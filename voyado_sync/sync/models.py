@@ -3,8 +3,12 @@
 Outcomes (one ledger row per item per push):
 
 * ``sent`` — Voyado accepted it on the first attempt; ``retried`` — accepted after ``attempts`` > 1;
+* ``accepted`` — Voyado took it but processes it later (receipts): it holds it only once a read-back
+  finds it, which writes ``held`` (delivered) or ``not_held`` (a dead letter: resent on the next run);
 * ``duplicate`` — Voyado (or, for triggers, the ledger) already had this key: no new effect;
 * ``unchanged_skipped`` — same payload hash as the last successful send: not sent at all;
+* ``deferred`` — changed while its accepted version awaits the read-back: sent (or corrected) once
+  Voyado's answer is known;
 * ``rejected`` — Voyado refused it for good (non-transient 4xx, per-row ``notAccepted``) → dead letters;
 * ``dead_lettered`` — never got a verdict: failed local validation (no request made) or transient errors
   outlived the retry budget → dead letters;
@@ -29,8 +33,12 @@ from typing import Any
 class Outcome(str, enum.Enum):
     SENT = "sent"
     RETRIED = "retried"
+    ACCEPTED = "accepted"
+    HELD = "held"
+    NOT_HELD = "not_held"
     DUPLICATE = "duplicate"
     UNCHANGED_SKIPPED = "unchanged_skipped"
+    DEFERRED = "deferred"
     REJECTED = "rejected"
     DEAD_LETTERED = "dead_lettered"
     UNKNOWN = "unknown"
@@ -39,9 +47,9 @@ class Outcome(str, enum.Enum):
 
 
 #: Outcomes after which Voyado holds the item: the payload hash of such a row is "last successful".
-DELIVERED = frozenset({Outcome.SENT, Outcome.RETRIED, Outcome.DUPLICATE})
+DELIVERED = frozenset({Outcome.SENT, Outcome.RETRIED, Outcome.DUPLICATE, Outcome.HELD})
 #: Outcomes that put the item in the dead letters.
-FAILED = frozenset({Outcome.REJECTED, Outcome.DEAD_LETTERED, Outcome.UNKNOWN})
+FAILED = frozenset({Outcome.REJECTED, Outcome.DEAD_LETTERED, Outcome.UNKNOWN, Outcome.NOT_HELD})
 
 
 def _json_default(value: Any) -> Any:
@@ -88,6 +96,7 @@ class RowResult:
     error: str | None = None  # scrubbed error body / reason text
     reason: str | None = None  # short machine-readable reason for dead letters
     correlation_id: str | None = None
+    remote_id: str | None = None  # what the API calls the item (a created or located contact's id)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -112,6 +121,8 @@ class SyncReport:
     requests: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     unknown_keys: list[str] = field(default_factory=list)
+    # key -> (the API's id for it, the outcome that told it: sent = created, duplicate = already there)
+    remote_ids: dict[str, tuple[str, str]] = field(default_factory=dict)
     error: str | None = None  # set when the push stopped (wrong credentials)
     # dry run only
     new: int = 0
@@ -137,6 +148,7 @@ class SyncReport:
             out.requests += r.requests
             out.latencies_ms += r.latencies_ms
             out.unknown_keys += r.unknown_keys
+            out.remote_ids.update(r.remote_ids)
             out.new += r.new
             out.changed += r.changed
             out.unchanged += r.unchanged

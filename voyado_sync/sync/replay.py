@@ -27,6 +27,7 @@ from voyado_sync import jsonutil
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.endpoints import NOT_REPLAYABLE
 from voyado_sync.sync.engine import Endpoint, SyncAborted, SyncEngine
+from voyado_sync.sync.readback import confirm
 from voyado_sync.sync.models import SyncItem
 from voyado_sync.sync.rate_budget import RateBudget
 
@@ -121,6 +122,9 @@ def replay_dead_letters(state_engine: sa.Engine, target: Target, *, endpoint: st
             engine = SyncEngine(state_engine, budget, run_id, part, retry=retry, logger=logger)
             pushed = engine.push(items, adapter, resend_unknown=include_unknown)
             report.pushes.append(pushed.summary())
+            if getattr(adapter, "held_is_final", False):
+                # Accepted is not held: only what Voyado answers it holds leaves the dead letters.
+                confirm(state_engine, adapter.client, budget, {it.key: it for it in items}, run_id=run_id)
     except SyncAborted as exc:
         report.error = str(exc)
         report.pushes.append(exc.report.summary())

@@ -146,9 +146,18 @@ def test_registered_customers_become_contacts_through_the_bulk_endpoint_without_
     from voyado_sync.settings import get_settings
     from voyado_sync.sync.dead_letters import list_dead_letters
 
-    parked = {d.key for d in list_dead_letters(get_engine(get_settings().state_db_url))}
-    for customer in creates - parked:
+    from voyado_sync.state import contact_links
+
+    state = get_engine(get_settings().state_db_url)
+    parked = {d.key for d in list_dead_letters(state)}
+    for customer in {k for k in creates - parked if not k.startswith("profile:")}:
         assert len(book.find("externalId", customer)) == 1, customer
+    # Guests and POS-only shoppers got a contact of the shopper type, recorded for their profile.
+    shoppers = payload[payload["key"].str.startswith("profile:") & ~payload["key"].isin(parked)]
+    assert len(shoppers)
+    linked = contact_links.contacts_of(state, shoppers["profile_id"])
+    assert set(linked) == set(shoppers["profile_id"])
+    assert {book.get(c).contact_type for c in linked.values()} <= {"Contact", "Member"}
     kinds = Counter(e["kind"] for e in boxes.engage_app.effects())
     assert kinds["contacts_bulk"] >= 1
     # A rerun creates nobody twice.
@@ -171,7 +180,9 @@ def test_an_order_with_inconsistent_money_is_dead_lettered_the_rest_sent_and_rec
     bad["taxedPrice"]["totalGross"]["centAmount"] += 1  # one cent the lines and payments do not explain
     boxes.ct.put("orders", [bad])  # same lastModifiedAt: still in this day's partition
     result = run_daily(world, day)
-    assert result.success  # the partition completes
+    # Every other receipt goes; the reconciliation then fails the push step, and so the run: loud.
+    assert not result.success
+    assert {e.step_key for e in result.get_step_failure_events()} == {"voyado__receipts_sync"}
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     consistent = evaluations["receipts_consistent"]
     assert not consistent.passed and consistent.severity == dg.AssetCheckSeverity.WARN
@@ -184,3 +195,41 @@ def test_an_order_with_inconsistent_money_is_dead_lettered_the_rest_sent_and_rec
     assert expected_receipts(world, day) <= set(boxes.engage_app.receipts)  # the others were sent
     # Voyado now holds one order less than Commercetools sold: reconciliation must say so.
     assert evaluations["reconciled_with_commercetools"].passed is False
+
+
+def test_reconciliation_reads_voyado_back_and_fails_when_voyado_lost_or_altered_a_receipt(world):
+    """The check compares Commercetools with what Voyado answers it holds, not with our ledger: a receipt
+    Voyado lost or altered fails it, the ledger learns it, and the next run sends the lost one again."""
+    import httpx
+
+    from voyado_sync.settings import get_settings
+    from voyado_sync.state.db import get_engine
+    from voyado_sync.sync.dead_letters import list_dead_letters
+    from voyado_sync.sync.ledger import key_states
+    from voyado_sync.sync.models import Outcome
+
+    day, boxes = world["day"], world["boxes"]
+    first = run_daily(world, day)
+    assert first.success and checks(first)["reconciled_with_commercetools"] is True
+    held = sorted(expected_receipts(world, day))
+    lost, altered = held[0], held[1]
+    admin = f"{boxes.engage.url}/__admin/engage/receipts"
+    assert httpx.delete(f"{admin}/{lost}").json() == {"forgotten": True}
+    sync_only = [dg.AssetKey(["voyado", "receipts_sync"])]
+    again = run_daily(world, day, asset_selection=sync_only)
+    assert not again.success and checks(again)["reconciled_with_commercetools"] is False
+    state = get_engine(get_settings().state_db_url)
+    with state.connect() as conn:
+        assert key_states(conn, "receipts", [lost])[lost].latest_outcome is Outcome.NOT_HELD
+    assert [d.key for d in list_dead_letters(state, endpoint="receipts")] == [lost]
+    # The next run sends it again (Voyado does not hold it): Voyado and the ledger agree once more.
+    healed = run_daily(world, day, asset_selection=sync_only)
+    assert healed.success and checks(healed)["reconciled_with_commercetools"] is True
+    assert lost in boxes.engage_app.receipts and list_dead_letters(state, endpoint="receipts") == []
+    # Altered in Voyado (a different total): held differently, which fails the check too.
+    total = boxes.engage_app.receipts[altered]["receipt"]["totalGrossPrice"]
+    httpx.patch(f"{admin}/{altered}", json={"totalGrossPrice": total + 1})
+    tampered = run_daily(world, day, asset_selection=sync_only)
+    assert checks(tampered)["reconciled_with_commercetools"] is False
+    (dead,) = list_dead_letters(state, endpoint="receipts")
+    assert dead.key == altered and dead.reason == "not_held_mismatch" and "total" in dead.error

@@ -9,10 +9,16 @@ JP_STORE = store_row("store", "web-jp", "ECOM-JP", timezone="Asia/Tokyo", channe
                      locale="ja-JP", currency="JPY")
 
 
+# The raw-key contact fallbacks: the money and shape rules are tested here without identity resolution
+# (the shipped default, contactId alone, is tested in test_contact_policy.py).
+RAW_KEYS = {"contact": {"match_keys": ["contactId", "externalId", "email"]},
+            "pos": {"contact_keys": ["contact_id", "member_number", "card_id", "email", "phone"]}}
+
+
 @pytest.fixture(scope="session")
 def config():
-    """The shipped data/ tables plus a Japanese web store (not part of the defaults)."""
-    return load_config().with_stores(JP_STORE)
+    """The shipped data/ tables plus a Japanese web store (not part of the defaults), with `RAW_KEYS`."""
+    return load_config().with_stores(JP_STORE).with_rules(**RAW_KEYS)
 
 
 @pytest.fixture

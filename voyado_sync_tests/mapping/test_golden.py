@@ -32,7 +32,7 @@ def test_several_tax_rates_line_and_cart_discounts_and_shipping(config):
     ctx = MappingContext(config, product_categories={"prod-shirt": "Women > Tops > Shirts"},
                          discount_names={"cd-10": "Black Friday 10%"})
     expected = {
-        "contact": {"matchKey": "cust-1", "matchKeyType": "externalId", "contactType": "Member"},
+        "contact": {"matchKey": "cust-1", "matchKeyType": "ExternalId", "contactType": "Member"},
         "uniqueReceiptId": "ct-order-o-1", "receiptNumber": "100045",
         "createdDate": "2026-11-26T15:05:00+01:00", "storeExternalId": "ECOM-SE", "currency": "SEK",
         "totalGrossPrice": D("876.20"),
@@ -71,7 +71,7 @@ def test_tax_excluded_b2b_eur(config):
     # Prices exclude tax: the order's totalPrice is the net total.
     assert order["totalPrice"]["centAmount"] == 3934
     expected = {
-        "contact": {"matchKey": "cust-b2b", "matchKeyType": "externalId", "contactType": "Member"},
+        "contact": {"matchKey": "cust-b2b", "matchKeyType": "ExternalId", "contactType": "Member"},
         "uniqueReceiptId": "ct-order-o-2", "receiptNumber": order["orderNumber"],
         "createdDate": "2026-07-01T12:00:00+02:00", "storeExternalId": "ECOM-DE", "currency": "EUR",
         "totalGrossPrice": D("45.33"),
@@ -100,7 +100,7 @@ def test_jpy_has_no_decimals(config):
                      locale="ja-JP", country="JP", order_id="o-3")
     result = map_order(order, MappingContext(config))
     expected = {
-        "contact": {"matchKey": "cust-1", "matchKeyType": "externalId", "contactType": "Member"},
+        "contact": {"matchKey": "cust-1", "matchKeyType": "ExternalId", "contactType": "Member"},
         "uniqueReceiptId": "ct-order-o-3", "receiptNumber": order["orderNumber"],
         "createdDate": "2026-11-26T23:05:00+09:00", "storeExternalId": "ECOM-JP", "currency": "JPY",
         "totalGrossPrice": D("6440"),
@@ -178,22 +178,30 @@ def test_high_precision_unit_price_uses_cent_totals(config):
 
 
 def test_contact_policy(config):
+    """The shipped default is contactId alone: the contact of the order's identity profile, else the one known
+    for the customer or the guest's email; none is a dead letter naming why, never a receipt Voyado parks."""
+    shipped = config.with_rules(contact={"match_keys": ["contactId"]})
     line = ct.line("X-1", 1, 10000)
-    known = MappingContext(config, contact_ids={"cust-1": "c0ffee00-0000-0000-0000-000000000001"},
+    order = ct.order([line])
+    by_record = MappingContext(shipped, contact_of_record={f"ct_order:{order['id']}": "c0ffee00-0000-0000-0000-00000000000a"},
+                               contact_ids={"cust-1": "c0ffee00-0000-0000-0000-000000000001"})
+    assert map_order(order, by_record).payload["contact"] == {
+        "matchKey": "c0ffee00-0000-0000-0000-00000000000a", "matchKeyType": "ContactId"}
+    known = MappingContext(shipped, contact_ids={"cust-1": "c0ffee00-0000-0000-0000-000000000001"},
                            email_contact_ids={"guest@example.com": "c0ffee00-0000-0000-0000-000000000002"})
-    assert map_order(ct.order([line]), known).payload["contact"] == {
-        "matchKey": "c0ffee00-0000-0000-0000-000000000001", "matchKeyType": "contactId"}
+    assert map_order(order, known).payload["contact"] == {
+        "matchKey": "c0ffee00-0000-0000-0000-000000000001", "matchKeyType": "ContactId"}
     guest = ct.order([line], customer_id=None, email=" Guest@Example.com ")
     assert map_order(guest, known).payload["contact"] == {
-        "matchKey": "c0ffee00-0000-0000-0000-000000000002", "matchKeyType": "contactId"}
+        "matchKey": "c0ffee00-0000-0000-0000-000000000002", "matchKeyType": "ContactId"}
+    unknown = map_order(guest, MappingContext(shipped))
+    assert unknown.status == "rejected" and "no Voyado contact" in unknown.reason and "@" not in unknown.reason
+    # The raw-key fallbacks, when a tenant configures them.
     assert map_order(guest, MappingContext(config)).payload["contact"] == {
-        "matchKey": "guest@example.com", "matchKeyType": "email", "contactType": "Contact"}
+        "matchKey": "guest@example.com", "matchKeyType": "Email", "contactType": "Contact"}
     by_email = MappingContext(config.with_rules(contact={"match_keys": ["contactId", "email"]}))
     assert map_order(ct.order([line]), by_email).payload["contact"] == {
-        "matchKey": "anna@example.com", "matchKeyType": "email", "contactType": "Member"}
-    strict = MappingContext(config.with_rules(contact={"guest_policy": "reject"}))
-    r = map_order(guest, strict)
-    assert r.status == "rejected" and "guest order" in r.reason and "@" not in r.reason
+        "matchKey": "anna@example.com", "matchKeyType": "Email", "contactType": "Member"}
 
 
 def test_store_resolution_order(config):

@@ -31,7 +31,7 @@ def test_json_receipt(ctx):
     r = map_pos_receipt(RECEIPT, ctx)
     assert r.status == "receipt", r.reason
     expected = {
-        "contact": {"matchKey": "M100234", "matchKeyType": "memberNumber", "contactType": "Member"},
+        "contact": {"matchKey": "M100234", "matchKeyType": "MemberNumber", "contactType": "Member"},
         "uniqueReceiptId": "POS-STO-SE-01-20261126-000123", "receiptNumber": "000123",
         "createdDate": "2026-11-26T14:05:00+01:00", "storeExternalId": "STO-SE-01", "currency": "SEK",
         "totalGrossPrice": D("647.00"),
@@ -73,13 +73,13 @@ def test_exchange_with_a_returned_line(ctx):
 def test_contact_keys_and_anonymous(ctx):
     rec = copy.deepcopy(RECEIPT)
     rec["customer"].update(member_number=None)
-    assert map_pos_receipt(rec, ctx).payload["contact"]["matchKeyType"] == "email"
+    assert map_pos_receipt(rec, ctx).payload["contact"]["matchKeyType"] == "Email"
     rec["customer"].update(email=None)
-    assert map_pos_receipt(rec, ctx).payload["contact"] == {"matchKey": "+46701234567", "matchKeyType": "mobilePhone",
+    assert map_pos_receipt(rec, ctx).payload["contact"] == {"matchKey": "+46701234567", "matchKeyType": "MobilePhone",
                                                             "contactType": "Member"}
     rec["customer"] = {"member_number": None, "card_id": None, "phone": "12", "email": "nope", "country": "SE"}
     r = map_pos_receipt(rec, ctx)
-    assert r.status == "skipped" and "anonymous" in r.reason
+    assert r.status == "excluded" and "anonymous" in r.reason
 
 
 def test_jpy_and_local_time_without_offset(ctx, config):
@@ -144,5 +144,5 @@ def test_csv_rows_map_like_json(ctx):
     first, anonymous, inconsistent = map_pos_csv_rows(rows, ctx)
     assert first.status == "receipt", first.reason
     assert dumps(first.payload) == dumps(map_pos_receipt(RECEIPT, ctx).payload)
-    assert anonymous.status == "skipped"
+    assert anonymous.status == "excluded"
     assert inconsistent.status == "rejected" and "receipt-level columns differ" in inconsistent.reason

@@ -28,7 +28,7 @@ def test_partial_return_refunds_what_was_paid(ctx):
     ret_id = order["returnInfo"][0]["items"][0]["id"]
     assert r.unique_receipt_id == f"ct-return-o-r-{ret_id}"
     expected = {
-        "contact": {"matchKey": "cust-1", "matchKeyType": "externalId", "contactType": "Member"},
+        "contact": {"matchKey": "cust-1", "matchKeyType": "ExternalId", "contactType": "Member"},
         "uniqueReceiptId": f"ct-return-o-r-{ret_id}", "receiptNumber": f"{order['orderNumber']}-R-{ret_id}",
         "createdDate": "2026-12-01T11:00:00+01:00", "storeExternalId": "ECOM-SE", "currency": "SEK",
         # 299.97 x 1/3 = 99.99; tax 59.99 x 1/3 = 19.9967 -> 20.00

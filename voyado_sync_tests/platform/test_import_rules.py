@@ -23,7 +23,7 @@ MAY_IMPORT = {
     "extract": {"clients"},
     "sync": {"clients", "state", "mapping"},
     "resources": {"clients", "state"},
-    "lookups": {"mapping"},
+    "lookups": {"mapping", "state"},
     "partitions": set(),
     "chain": set(),
     "seam": {"resources", "sync", "partitions"},

@@ -28,26 +28,48 @@ def _ledger_rows(state, run_id=None):
         return [r._asdict() for r in conn.execute(q)]
 
 
-def test_receipts_sent_once_then_unchanged_skipped_and_server_dedups(engage, state):
+def test_receipts_accepted_once_then_skipped_and_a_change_never_silently_resent(engage, state):
     items = receipts(20)
     report = make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
-    assert report.count(Outcome.SENT) == 20 and report.failed == 0
+    # Engage processes receipts later: a 202 is "accepted", not "held", until a read-back says so.
+    assert report.count(Outcome.ACCEPTED) == 20 and report.failed == 0
     assert set(engage.app.receipts) == {it.key for it in items}
-    assert {r["outcome"] for r in _ledger_rows(state, "run-1")} == {"sent"}
-    assert last_successful_hashes(state, "receipts", [it.key for it in items]) == {it.key: it.hash for it in items}
+    assert {r["outcome"] for r in _ledger_rows(state, "run-1")} == {"accepted"}
+    assert last_successful_hashes(state, "receipts", [it.key for it in items]) == {}
 
     before = len(engage.api_requests())
     rerun = make_engine(state, run_id="run-2").push(items, ReceiptsEndpoint(engage.client()))
     assert rerun.count(Outcome.UNCHANGED_SKIPPED) == 20
     assert len(engage.api_requests()) == before  # nothing went over the wire
 
-    # A changed payload is re-sent, and Voyado ignores the repeated uniqueReceiptId: still 20 effects.
+    # A changed payload while the accepted one awaits its read-back is deferred, not sent: Voyado would
+    # keep the first version under that uniqueReceiptId and the ledger would claim the second.
     changed = [SyncItem(items[3].key, "receipts", receipt(3, total=D("999.00")), PARTITION)]
     again = make_engine(state, run_id="run-3").push(changed, ReceiptsEndpoint(engage.client()))
-    assert again.count(Outcome.SENT) == 1
+    assert again.count(Outcome.DEFERRED) == 1 and len(engage.api_requests()) == before
     effects = Counter(e["key"] for e in engage.app.effects("receipt"))
     assert len(effects) == 20 and max(effects.values()) == 1
     assert engage.app.receipts[items[3].key]["receipt"]["totalGrossPrice"] == 450.0
+
+
+def test_a_receipt_voyado_holds_is_final_under_its_id(engage, state):
+    """Once read back as held, a changed payload under the same id is a dead letter naming the fix, never a
+    resend Voyado would ignore."""
+    from voyado_sync.sync.readback import confirm
+    from voyado_sync.sync.rate_budget import RateBudget
+
+    items = receipts(3)
+    make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
+    verdicts = confirm(state, engage.client(), RateBudget(state, "sync-test-key", 100), {i.key: i for i in items},
+                       run_id="read-back")
+    assert {v.verdict for v in verdicts.values()} == {"held"}
+    assert last_successful_hashes(state, "receipts", [i.key for i in items]) == {i.key: i.hash for i in items}
+    changed = [SyncItem(items[0].key, "receipts", receipt(0, total=D("999.00")), PARTITION)]
+    before = len(engage.api_requests())
+    report = make_engine(state, run_id="run-2").push(changed, ReceiptsEndpoint(engage.client()))
+    assert report.count(Outcome.DEAD_LETTERED) == 1 and len(engage.api_requests()) == before
+    (dead,) = dlq.list_dead_letters(state)
+    assert dead.reason == "changed_after_delivery" and "new key" in dead.error
 
 
 def test_point_transactions_carry_deterministic_idempotency_key(engage, state):
@@ -76,8 +98,8 @@ def test_rate_limit_429_is_retried_honouring_retry_after(engage, state):
     report = make_engine(state, rate=1000, retry=retry).push(items, ReceiptsEndpoint(engage.client()))
     statuses = Counter(r.status for r in engage.api_requests("/receipts"))
     assert statuses[429] > 0
-    assert report.count(Outcome.SENT) + report.count(Outcome.RETRIED) == 45
-    assert report.count(Outcome.RETRIED) > 0 and report.retries >= statuses[429]
+    assert report.count(Outcome.ACCEPTED) == 45
+    assert report.retries >= statuses[429]
     assert len(engage.app.receipts) == 45
     assert max(r["attempts"] for r in _ledger_rows(state)) > 1
 
@@ -96,7 +118,7 @@ def test_local_validation_failure_goes_to_dead_letters_without_a_request(engage,
     report = make_engine(state, run_id="run-2").push(
         receipts(3), ReceiptsEndpoint(engage.client()),
         local_validate=lambda p: ["totalGrossPrice != sum of items"] if p["uniqueReceiptId"].endswith("1") else None)
-    assert report.count(Outcome.DEAD_LETTERED) == 1 and report.count(Outcome.SENT) == 2
+    assert report.count(Outcome.DEAD_LETTERED) == 1 and report.count(Outcome.ACCEPTED) == 2
     assert len(engage.api_requests()) == 2
 
 
@@ -105,7 +127,7 @@ def test_rejected_by_voyado_is_dead_lettered_and_partition_completes(engage, sta
     bad["contact"]["matchKeyType"] = "Shoe"  # a valid receipt to us, but no key type Voyado knows: it answers 400
     items = receipts(5) + [SyncItem("r-00005", "receipts", bad, PARTITION)]
     report = make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
-    assert report.count(Outcome.SENT) == 5 and report.count(Outcome.REJECTED) == 1
+    assert report.count(Outcome.ACCEPTED) == 5 and report.count(Outcome.REJECTED) == 1
     (row,) = dlq.list_dead_letters(state)
     assert row.status_code == 400 and row.reason == "http_400_InvalidReceipt" and "matchKeyType" in row.error
 

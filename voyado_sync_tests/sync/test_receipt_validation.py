@@ -15,7 +15,8 @@ from voyado_sync_tests.mapping import ct
 
 
 def _mapped() -> dict:
-    result = map_order(ct.order([ct.line("A-1", 1, 10000), ct.line("B-1", 1, 5000, rate=0.12)]), MappingContext())
+    order = ct.order([ct.line("A-1", 1, 10000), ct.line("B-1", 1, 5000, rate=0.12)])
+    result = map_order(order, MappingContext(contact_ids={order["customerId"]: "c0ffee00-0000-0000-0000-000000000001"}))
     assert result.ok, result.reason
     return result.payload
 

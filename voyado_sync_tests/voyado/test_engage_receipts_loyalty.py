@@ -71,13 +71,42 @@ def test_receipt_validation_names_the_field(api, engage, mutate, field):
     assert engage.effects() == [] and engage.receipts == {}
 
 
-def test_receipt_without_contact_is_accepted_and_logged(api, engage):
-    assert api.post("/api/v3/receipts", json=receipt(match_key="nobody@example.com", match_type="EMAIL")).status_code == 202
-    stored = engage.receipts["ct-order-1-payment-1"]
-    assert stored["contactId"] is None and stored["status"] == "ContactMissing"
+def test_receipt_without_contact_is_parked_in_the_integration_log_then_taken_once_the_contact_exists(
+        api, engage, engage_server):
+    body = receipt(match_key="nobody@example.com", match_type="EMAIL")
+    assert api.post("/api/v3/receipts", json=body).status_code == 202
+    assert "ct-order-1-payment-1" not in engage.receipts  # accepted is not held
     log = [e for e in engage.integration_log if e["message"] == "Contact is missing"]
     assert log and log[0]["reference"] == "ct-order-1-payment-1"
     assert "nobody@example.com" not in str(engage.integration_log)
+    parked = httpx.get(f"{engage_server.url}/__admin/engage/receipts/parked").json()
+    assert [p["uniqueReceiptId"] for p in parked] == ["ct-order-1-payment-1"]
+    # The same id again once the contact exists: processed, not dropped as a duplicate.
+    created = api.post("/api/v3/contacts", json={"email": "nobody@example.com", "firstName": "N"}).json()
+    assert api.post("/api/v3/receipts", json=body).status_code == 202
+    assert engage.receipts["ct-order-1-payment-1"]["contactId"] == created["id"]
+
+
+def test_a_contacts_transactions_read_back_what_engage_holds(api, engage, engage_server, contact_id):
+    api.post("/api/v3/receipts", json=receipt("r-1", contact_id, "ContactId"))
+    ret = receipt("r-2", contact_id, "ContactId")
+    ret["items"][0].update(type="RETURN", quantity=-1)
+    ret["totalGrossPrice"] = -ret["totalGrossPrice"]
+    ret["paymentMethods"][0]["value"] = -ret["paymentMethods"][0]["value"]
+    api.post("/api/v3/receipts", json=ret)
+    page = api.get(f"/api/v2/contacts/{contact_id}/transactions", params={"count": 1}).json()
+    assert page["totalCount"] == 2 and len(page["items"]) == 1
+    items = page["items"] + api.get(f"/api/v2/contacts/{contact_id}/transactions",
+                                    params={"offset": 1}).json()["items"]
+    by_id = {t["externalId"]: t for t in items}
+    assert by_id["r-1"]["localNetPriceSum"] == 450.0 and by_id["r-1"]["localCurrency"] == "SEK"
+    assert by_id["r-2"]["localNetPriceSum"] == -450.0 and by_id["r-2"]["lineItems"][0]["quantity"] == -1
+    # Corrupting what Engage holds, as the read-back tests do.
+    admin = f"{engage_server.url}/__admin/engage/receipts"
+    assert httpx.patch(f"{admin}/r-1", json={"totalGrossPrice": 449.0}).json() == {"overwritten": True}
+    assert httpx.delete(f"{admin}/r-2").json() == {"forgotten": True}
+    left = api.get(f"/api/v2/contacts/{contact_id}/transactions").json()["items"]
+    assert [(t["externalId"], t["localNetPriceSum"]) for t in left] == [("r-1", 449.0)]
 
 
 def test_match_key_types_are_case_insensitive(api, engage, contact_id):

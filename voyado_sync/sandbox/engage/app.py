@@ -17,7 +17,7 @@ Endpoints (details in the concept modules):
             ``GET /api/v3/contacts/changes?changeType&fromDate[&toDate]``, ``GET /api/v2/contacts/count``,
             ``POST /api/v3/contacts/{id}/updateContactType?contactTypeId``,
             ``POST /api/v2/contacts/{id}/preferences/acceptsEmail|acceptsSms|acceptsPostal``, ``GET /api/v2/consents``
-  receipts  ``POST /api/v3/receipts``
+  receipts  ``POST /api/v3/receipts``, ``GET /api/v2/contacts/{id}/transactions?offset&count``
   loyalty   ``GET /api/v3/point-accounts?contactId``, ``/point-accounts/{id}``, ``/definitions[/{id}]``,
             ``GET|POST /api/v3/point-accounts/transactions``, ``GET .../transactions/{id}``
   campaigns ``GET /api/v3/target-audiences``, ``POST /api/v2/automation/customTriggers/{t}/triggerByContactId/{id}``,
@@ -29,7 +29,7 @@ Endpoints (details in the concept modules):
 
 Admin (no auth, no faults, no rate limit) under ``/__admin/engage/``:
   ``GET effects?kind&since``, ``GET|POST contacts`` (POST seeds the generator's format), ``GET contacts/{id}``,
-  ``GET receipts``, ``POST receipts/flush``, ``GET point-accounts``, ``GET point-transactions``, ``GET triggers``,
+  ``GET receipts``, ``POST receipts/flush``, ``GET receipts/parked``, ``DELETE|PATCH receipts/{uniqueReceiptId}``, ``GET point-accounts``, ``GET point-transactions``, ``GET triggers``,
   ``GET carts``, ``GET stock-levels``, ``GET backinstock``, ``GET stores``, ``GET integration-log``,
   ``GET bulk``, ``GET stats``, ``POST config {"rate_limits": {key: rps|null}, "clock": ISO|null,
   "receipt_batch_seconds", "target_audiences"}``, ``POST reset``. Faults and latency: base ``/__admin/faults``.
@@ -44,6 +44,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timezone
 from typing import Any, Callable
+from urllib.parse import unquote
 
 from voyado_sync.privacy import hash_value
 from voyado_sync.sandbox.engage.automation import Automation
@@ -227,6 +228,11 @@ class EngageSandbox(SandboxApp):
         self.route("GET", f"{ADMIN}/contacts/(?P<id>[^/]+)", lambda r: Response.json(
             self._contacts.require(r.params["id"]).as_api()))
         self.route("POST", f"{ADMIN}/receipts/flush", lambda r: Response.json({"processed": self.flush_receipts()}))
+        self.route("GET", f"{ADMIN}/receipts/parked", lambda r: Response.json(list(self._receipts.parked.values())))
+        self.route("DELETE", f"{ADMIN}/receipts/(?P<id>[^/]+)", lambda r: Response.json(
+            {"forgotten": self._receipts.forget(unquote(r.params["id"]))}))
+        self.route("PATCH", f"{ADMIN}/receipts/(?P<id>[^/]+)", lambda r: Response.json(
+            {"overwritten": self._receipts.overwrite(unquote(r.params["id"]), r.json() or {})}))
         self.route("GET", f"{ADMIN}/stats", self._admin_stats)
         self.route("POST", f"{ADMIN}/config", self._admin_config)
         self.route("POST", f"{ADMIN}/reset", lambda r: (self.reset(), Response.json({"reset": True}))[1])

@@ -7,20 +7,34 @@ only the format synchronously. A repeated ``uniqueReceiptId`` is absorbed silent
 
 Asynchronous part (``receipt_batch_seconds`` later; immediately with 0, the default): the contact is
 resolved from ``contact.matchKey``/``matchKeyType`` (case-insensitive type, ``contactType`` defaults to
-Member unless the type is contactId); an unresolved contact is logged as "Contact is missing" in the
-integration log and the receipt is kept without a contact. An unknown ``storeExternalId`` creates the store.
+Member unless the type is contactId). An unresolved contact parks the receipt in the integration log
+("Contact is missing"): it is not stored, so the same ``uniqueReceiptId`` sent again once the contact
+exists is processed. An unknown ``storeExternalId`` creates the store.
 
 Success answer (not established by the reference, §14.2): ``202 {"uniqueReceiptId", "status": "Accepted"}``.
+
+Read back: ``GET /api/v2/contacts/{contactId}/transactions?offset&count`` (reference §2.11,
+``PagedResultOfTransactionItem``). The item fields are the reference's; what the sandbox puts in them is
+its reading of them, to be confirmed against a real tenant (README, assumptions): ``externalId`` is the
+``uniqueReceiptId``, ``transactionNumber`` the ``receiptNumber``, ``localNetPriceSum`` the receipt's
+``totalGrossPrice`` (what was paid after discounts, incl. tax; negative for a return) in ``localCurrency``,
+``numberOfItems`` the sum of the items' quantities, ``lineItems`` ``{sku, articleNumber, quantity, price}``
+with signed quantity and price.
+
+Admin: ``DELETE /__admin/engage/receipts/{uniqueReceiptId}`` forgets a stored receipt and ``PATCH`` with a
+JSON object overwrites its fields (``totalGrossPrice``, ``currency``, ...): how tests corrupt what Voyado
+holds to see the read-back checks fail.
 """
 
 from __future__ import annotations
 
 import copy
+import uuid
 from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from voyado_sync.sandbox.engage.errors import EngageError, is_int, is_number, iso, parse_datetime
+from voyado_sync.sandbox.engage.errors import EngageError, int_arg, is_int, is_number, iso, parse_datetime
 from voyado_sync.sandbox.http import Request, Response
 
 if TYPE_CHECKING:
@@ -115,12 +129,14 @@ class Receipts:
         self.app = app
         self.batch_seconds = batch_seconds
         self.stored: dict[str, dict[str, Any]] = {}
+        self.parked: dict[str, dict[str, Any]] = {}  # processed without a contact: only in the integration log
         self.pending: deque[tuple[datetime, dict[str, Any]]] = deque()
         self._pending_ids: set[str] = set()
         self.duplicates = 0
 
     def register(self, route: Callable[[str, str, Callable[[Request], Response]], None]) -> None:
         route("POST", r"/api/v[23]/receipts", self._post)
+        route("GET", r"/api/v2/contacts/(?P<id>[^/]+)/transactions", self._transactions)
 
     def _post(self, req: Request) -> Response:
         body = req.json()
@@ -156,11 +172,48 @@ class Receipts:
         contact_id, problem = self._resolve(body["contact"])
         if problem:
             self.app.integration.add(now, "Receipts", problem, rid,
-                                         matchKeyType=body["contact"].get("matchKeyType"))
+                                     matchKeyType=body["contact"].get("matchKeyType"))
+            self.parked[rid] = {"uniqueReceiptId": rid, "status": "ContactMissing", "problem": problem,
+                                "acceptedAt": iso(accepted), "processedAt": iso(now)}
+            return
+        self.parked.pop(rid, None)
         self.app.stores.ensure(body["storeExternalId"], receipt_id=rid)
-        self.stored[rid] = {"uniqueReceiptId": rid, "contactId": contact_id,
-                            "status": "Processed" if contact_id else "ContactMissing",
+        self.stored[rid] = {"uniqueReceiptId": rid, "contactId": contact_id, "status": "Processed",
+                            "transactionId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"receipt:{rid}")),
                             "acceptedAt": iso(accepted), "processedAt": iso(now), "receipt": body}
+
+    def _transactions(self, req: Request) -> Response:
+        contact = self.app.contacts.require(req.params["id"])
+        offset = int_arg(req.arg("offset"), "offset", 0, 0, 10**9)
+        count = int_arg(req.arg("count"), "count", 100, 1, 500)
+        held = sorted((r for r in self.stored.values() if r["contactId"] == contact.id),
+                      key=lambda r: (r["receipt"].get("createdDate") or "", r["uniqueReceiptId"]))
+        items = [self._transaction_item(r) for r in held[offset:offset + count]]
+        return Response.json({"items": items, "totalCount": len(held), "offset": offset, "count": len(items)})
+
+    def _transaction_item(self, held: dict[str, Any]) -> dict[str, Any]:
+        r = held["receipt"]
+        store = self.app.stores.by_external_id.get(r.get("storeExternalId")) or {}
+        lines = [{"sku": i.get("sku"), "articleNumber": i.get("articleNumber"), "quantity": i.get("quantity"),
+                  "price": -i["grossPaidPrice"] if str(i.get("type")).upper() == "RETURN" else i["grossPaidPrice"]}
+                 for i in r.get("items") or ()]
+        return {"id": held["transactionId"], "transactionNumber": r.get("receiptNumber"),
+                "createdDate": r.get("createdDate"), "storeName": store.get("name"), "storeType": store.get("type"),
+                "numberOfItems": sum(abs(i.get("quantity") or 0) for i in r.get("items") or ()),
+                "netPriceSum": r.get("totalGrossPrice"), "localNetPriceSum": r.get("totalGrossPrice"),
+                "localCurrency": r.get("currency"), "groupCurrency": r.get("currency"), "lineItems": lines,
+                "externalId": held["uniqueReceiptId"]}
+
+    # --- admin: how tests corrupt what Voyado holds ---------------------------------------------------
+    def forget(self, rid: str) -> bool:
+        return self.stored.pop(rid, None) is not None
+
+    def overwrite(self, rid: str, fields: dict[str, Any]) -> bool:
+        held = self.stored.get(rid)
+        if held is None:
+            return False
+        held["receipt"].update(fields)
+        return True
 
     def _resolve(self, contact: dict[str, Any]) -> tuple[str | None, str | None]:
         kind = contact["matchKeyType"].strip().lower()
