@@ -25,6 +25,7 @@ from typing import Any
 
 from voyado_sync.mapping.config import MappingConfig
 from voyado_sync.mapping.context import Reject
+from voyado_sync.mapping.corrections import is_credit
 from voyado_sync.mapping.order import not_a_sale, resolve_store
 from voyado_sync.money import MoneyError, amount, decimal_text, minor_units
 
@@ -162,10 +163,6 @@ def held_totals(held: Iterable[tuple[Mapping[str, Any], Decimal]]) -> dict[Group
     return out
 
 
-def is_credit(payload: Mapping[str, Any]) -> bool:
-    return any(e.get("name") == "correctionOf" for e in payload.get("extraData") or ())
-
-
 def reconcile(orders: Iterable[Mapping[str, Any]], mapped: Iterable[tuple[str, Mapping[str, Any]]],
               held: Iterable[tuple[Mapping[str, Any], Decimal]], config: MappingConfig, *,
               pos_receipts: Iterable[Mapping[str, Any]] = (), excluded: Iterable[tuple[str, str]] = ()
@@ -175,3 +172,56 @@ def reconcile(orders: Iterable[Mapping[str, Any]], mapped: Iterable[tuple[str, M
                                                       excluded=excluded)
     unexplained += refund_problems(orders, [p for kind, p in mapped if kind == "return"])
     return Reconciliation(expected, held_totals(held), unexplained, left_out)
+
+
+_HELD_FIELDS = ("listPrice", "sellingPrice", "stock")
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    return Decimal(str(value))
+
+
+def _variant_fields(variant: Mapping[str, Any]) -> dict[str, Decimal | None]:
+    """Price and stock per market scope (``defaults`` and each ``overrides`` key) of one catalog variant."""
+    out: dict[str, Decimal | None] = {}
+    scopes = [("defaults", variant.get("defaults") or {})] + sorted((variant.get("overrides") or {}).items())
+    for scope, values in scopes:
+        for name in _HELD_FIELDS:
+            if name in (values or {}):
+                out[f"{scope}.{name}"] = _number(values[name])
+    return out
+
+
+def catalog_differences(sent: Mapping[str, Mapping[str, Any]], removed: Iterable[str],
+                        held: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Product group key -> how what Elevate holds differs from the lines sent (``sent``: key -> the
+    ``productGroup`` of its replace line; ``removed``: keys sent as removals; ``held``: key -> the exported
+    ``productGroup``): a group missing or still there, a product's markets, a variant's prices or stock."""
+    out: dict[str, str] = {}
+    for key, group in sent.items():
+        have = held.get(key)
+        if have is None:
+            out[key] = "not in Elevate"
+            continue
+        found: list[str] = []
+        for pid, product in (group.get("products") or {}).items():
+            other = (have.get("products") or {}).get(pid)
+            if other is None:
+                found.append(f"product {pid} missing")
+                continue
+            if sorted(product.get("markets") or []) != sorted(other.get("markets") or []):
+                found.append(f"product {pid} markets differ")
+            for sku, variant in (product.get("variants") or {}).items():
+                want = _variant_fields(variant)
+                got = _variant_fields(((other.get("variants") or {}).get(sku)) or {})
+                bad = [f for f in want if want[f] != got.get(f)]
+                if bad:
+                    found.append(f"variant {sku}: {', '.join(bad[:3])} differ")
+        if found:
+            out[key] = "; ".join(found[:5])
+    for key in removed:
+        if key in held:
+            out[key] = "removed, but Elevate still holds it"
+    return out

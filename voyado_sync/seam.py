@@ -266,7 +266,9 @@ def _push_asset(spec: PushSpec) -> dg.AssetsDefinition:
             return dg.MaterializeResult(metadata={
                 "dagster/row_count": dg.MetadataValue.int(0),
                 "pending_lines": dg.MetadataValue.int(sum(len(b.items) for b in batches)),
-                "skipped": dg.MetadataValue.text(why), **step.metadata})
+                "skipped": dg.MetadataValue.text(why), **step.metadata}, check_results=[
+                dg.AssetCheckResult(check_name=c.name, passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                    description=f"{why}: nothing to read back") for c in spec.checks])
         reports = [run_push(context, b.items, b.endpoint, resource=resource, state_db=step.state_db,
                             dry_run=config.dry_run, local_validate=b.local_validate, options=b.options)
                    for b in batches]

@@ -24,7 +24,8 @@ from voyado_sync.mapping.models import loads
 from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets, unmapped_payload
 from voyado_sync.storage import PartitionStore
 from voyado_sync.sync.endpoints import Api
-from voyado_sync.sync.models import SyncItem
+from voyado_sync.reconciliation import catalog_differences
+from voyado_sync.sync.models import SyncItem, SyncReport
 
 PAYLOAD_DATASET = "voyado/catalog_payload"
 ENDPOINT = "elevate_catalog_updates"
@@ -112,8 +113,37 @@ def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
     return [Batch(ENDPOINT, catalog_items(frame, step.partition_key))]
 
 
+CATALOG_HELD = "catalog_held_by_elevate"
+_EXPORT_CHUNK = 100  # product group keys per export request
+
+
+def read_back(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict[str, Any], list]:
+    """Export the partition's product groups from Elevate and compare them with the lines sent: every
+    published product at its current prices and stock in its markets, every removal gone."""
+    if step.dry_run:
+        return {}, [dg.AssetCheckResult(check_name=CATALOG_HELD, passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                        description="dry run: nothing was sent, nothing read back")]
+    lines = frame[frame["status"] == "line"]
+    sent = {k: loads(p)["replace"]["productGroup"] for k, p in zip(lines["product_group"], lines["payload"])}
+    removed = list(frame.loc[frame["status"] == "remove", "product_group"])
+    keys = sorted(set(sent) | set(removed))
+    client = step.resource("elevate").client()
+    held: dict[str, Any] = {}
+    for i in range(0, len(keys), _EXPORT_CHUNK):
+        held.update({x["key"]: x.get("productGroup") or {} for x in client.export_catalog(keys[i:i + _EXPORT_CHUNK])
+                     if isinstance(x, dict) and "key" in x})
+    differences = catalog_differences(sent, removed, held)
+    return ({"catalog_checked": dg.MetadataValue.int(len(keys))}, [dg.AssetCheckResult(
+        check_name=CATALOG_HELD, passed=not differences, severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{len(differences)} product groups differ in Elevate" if differences else None,
+        metadata={"checked": len(keys), "differences": dg.MetadataValue.json(dict(list(differences.items())[:20]))})])
+
+
 SPEC = PushSpec(
-    key=("voyado", "catalog_sync"), api=Api.ELEVATE, dataset=PAYLOAD_DATASET, plan=plan,
+    key=("voyado", "catalog_sync"), api=Api.ELEVATE, dataset=PAYLOAD_DATASET, plan=plan, summarize=read_back,
+    checks=[dg.AssetCheckSpec(CATALOG_HELD, asset=dg.AssetKey(["voyado", "catalog_sync"]), blocking=True,
+                              description="Elevate holds every published product of the payload at its current "
+                                          "prices and stock, and no removed one (read back by export).")],
     payload=PayloadSpec(
         build_payload,
         deps=[dg.AssetKey(["commercetools", name]) for name in SOURCES] + [dg.AssetKey(ERASURES.split("/"))],

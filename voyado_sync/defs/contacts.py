@@ -16,7 +16,8 @@ from voyado_sync.lookups.config import mapping_config
 from voyado_sync.lookups.documents import latest_documents
 from voyado_sync.mapping.contacts import contact_request, is_shopper
 from voyado_sync.state import contact_links
-from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets
+from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets, rate_budget
+from voyado_sync.sync.readback import contacts_held
 from voyado_sync.settings import get_settings
 from voyado_sync.sync.endpoints import Api
 from voyado_sync.sync.models import Outcome, SyncItem, SyncReport
@@ -114,6 +115,33 @@ def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
     return batches + [Batch("contacts_update", updates)]
 
 
+CONTACTS_HELD = "shoppers_have_contacts"
+
+
+def shoppers_check(step: Step) -> dg.AssetCheckResult:
+    """Read back from Voyado that every shopper of the partition (a profile with a sale and an email or
+    phone to be found by) has a contact it holds: the contact identity chose, or the one created or
+    located for the profile."""
+    profiles = step.store.read("identity/profiles", [step.partition_key])
+    rows = [p for p in profiles.to_dict("records") if is_shopper(p)
+            and (_value(p, "email") or _value(p, "mobile_phone") or _value(p, "voyado_contact_id"))]
+    engine = step.state_db.engine()
+    linked = contact_links.contacts_of(engine, [p["profile_id"] for p in rows])
+    contact_of = {p["profile_id"]: _value(p, "voyado_contact_id") or linked.get(p["profile_id"]) for p in rows}
+    engage = step.resource("engage")
+    answers = contacts_held(engage.client(), rate_budget(engine, engage),
+                            [c for c in contact_of.values() if c], workers=engage.max_concurrency)
+    without = sorted(p for p, c in contact_of.items() if not c)
+    lost = sorted(p for p, c in contact_of.items() if c and answers.get(c) != "held")
+    return dg.AssetCheckResult(
+        check_name=CONTACTS_HELD, passed=not without and not lost, severity=dg.AssetCheckSeverity.WARN,
+        description=None if not (without or lost) else (
+            f"{len(without)} shoppers have no contact (see the dead letters), {len(lost)} have one Voyado "
+            f"does not hold (deleted, or unreadable)"),
+        metadata={"shoppers": len(rows), "contacts_read_back": len(answers), "without_contact": len(without),
+                  "contact_not_held": len(lost), "profiles": dg.MetadataValue.json((without + lost)[:20])})
+
+
 def delivered(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict[str, Any], list]:
     """What Voyado gained, not what was attempted (a create that finds its contact already there is a
     duplicate, a create refused because another contact owns the email is a dead letter), and the
@@ -123,18 +151,24 @@ def delivered(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict
     links = {profile: (answered[key][0], "located" if answered[key][1] == Outcome.DUPLICATE.value else "created")
              for key, profile in zip(creates.get("key", []), creates.get("profile_id", []))
              if key in answered and isinstance(profile, str)}
+    checks = [dg.AssetCheckResult(check_name=CONTACTS_HELD, passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                  description="dry run: nothing was sent, nothing read back")]
     if not step.dry_run:
         contact_links.record(step.state_db.engine(), links)
+        checks = [shoppers_check(step)]
     return {**{name: dg.MetadataValue.int(report.count_in(endpoints, Outcome.SENT, Outcome.RETRIED))
                for name, endpoints in (("contacts_created", ("contacts_create", "contacts_bulk_create")),
                                        ("contacts_updated", ("contacts_update",)))},
             "contacts_located": dg.MetadataValue.int(sum(1 for _, via in links.values() if via == "located")),
             "shopper_creates": dg.MetadataValue.int(int(creates["key"].str.startswith("profile:").sum())
-                                                    if len(creates) else 0)}, []
+                                                    if len(creates) else 0)}, checks
 
 
 SPEC = PushSpec(
     key=("voyado", "contacts_sync"), api=Api.ENGAGE, dataset=PAYLOAD_DATASET, plan=plan, summarize=delivered,
+    checks=[dg.AssetCheckSpec(CONTACTS_HELD, asset=dg.AssetKey(["voyado", "contacts_sync"]),
+                              description="Every shopper of the partition (a profile with a sale and an email or "
+                                          "phone) has a contact Voyado holds, read back from Voyado.")],
     payload=PayloadSpec(build_payload,
                         deps=[dg.AssetKey(["identity", "profiles"]), dg.AssetKey(["voyado", "contacts"])]),
 )

@@ -16,11 +16,14 @@ from voyado_sync.lookups.contacts import read_contact_lookup
 from voyado_sync.lookups.documents import latest_documents, raw_documents
 from voyado_sync.mapping.categories import category_paths, product_category_paths
 from voyado_sync.mapping.context import MappingContext
+from voyado_sync.mapping.corrections import is_credit
 from voyado_sync.mapping.frame import order_results, pos_results, reject_repeated_ids, results_frame, unvalidated
 from voyado_sync.mapping.models import loads
 from voyado_sync.reconciliation import reconcile
-from voyado_sync.seam import Batch, Built, PayloadSpec, PushSpec, Step, push_assets, rate_budget, unmapped_payload
+from voyado_sync.seam import (Batch, Built, PayloadSpec, PushSpec, Step, push_assets, rate_budget, unmapped_payload,
+                              unmapped_reason)
 from voyado_sync.settings import get_settings
+from voyado_sync.sync import corrections
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync.readback import VERDICTS, Verdict, confirm
 from voyado_sync.storage import PartitionStore
@@ -91,13 +94,12 @@ def verify_stored(step: Step, stored: pd.DataFrame, built: Built) -> list[dg.Ass
 
 
 def consistency_result(frame: pd.DataFrame, sendable: pd.DataFrame, still_bad: list[list[str]]) -> dg.AssetCheckResult:
-    """Fails (WARN) when any document could not become a valid receipt: those go to dead letters with their
-    reason and the others are sent. Fails at ERROR, blocking the push, only if a receipt marked sendable
-    does not hold the invariants."""
+    """Fails (ERROR: blocking the push) when a receipt marked sendable does not hold the invariants. A
+    document that could not become a valid receipt is routed to the dead letters with its reason: counted
+    here, and a difference for `reconciled_with_commercetools` until it is replayed or dismissed."""
     rejected = frame[frame["status"] == "rejected"]
     return dg.AssetCheckResult(
-        check_name=CONSISTENT, passed=rejected.empty and not still_bad,
-        severity=dg.AssetCheckSeverity.ERROR if still_bad else dg.AssetCheckSeverity.WARN,
+        check_name=CONSISTENT, passed=not still_bad, severity=dg.AssetCheckSeverity.ERROR,
         description=(f"{len(still_bad)} sendable receipts fail validation: push blocked" if still_bad else
                      f"{len(rejected)} documents routed to dead letters with their reason" if len(rejected) else None),
         metadata={"sendable": len(sendable), "routed_to_dead_letters": len(rejected),
@@ -116,12 +118,6 @@ def receipt_items(frame: pd.DataFrame, partition_key: str) -> list[SyncItem]:
             items.append(SyncItem(row.key, ENDPOINT, unmapped_payload(row.kind, row.source_id, row.reason),
                                   partition_key, PAYLOAD_DATASET))
     return items
-
-
-def sent_receipts(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """The partition's receipts as they go to Voyado, by uniqueReceiptId."""
-    sendable = frame[frame["status"] == "receipt"]
-    return {row.unique_receipt_id: loads(row.payload) for row in sendable.itertuples(index=False)}
 
 
 def read_back_receipts(step: Step, sent: dict[str, dict[str, Any]]) -> dict[str, Verdict]:
@@ -189,11 +185,12 @@ def summarize(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict
     if step.dry_run:
         return {}, [dg.AssetCheckResult(check_name=RECONCILED, passed=True, severity=dg.AssetCheckSeverity.WARN,
                                         description="dry run: nothing was sent, nothing to reconcile")]
-    sent = sent_receipts(frame)
+    chain = receipt_plan(step, frame, commit=False).chain
+    sent = {key: item.payload for key, item in chain.items()}
     verdicts = read_back_receipts(step, sent)
     counts = {name: sum(1 for v in verdicts.values() if v.verdict == name) for name in VERDICTS}
     held = [k for k, v in verdicts.items() if v.verdict == "held"]
-    returns = sum(1 for k in held if all(i["type"] == "RETURN" for i in sent[k]["items"]))
+    returns = sum(1 for k in held if not is_credit(sent[k]) and all(i["type"] == "RETURN" for i in sent[k]["items"]))
     checked = counts["held"] + counts["missing"] + counts["mismatch"]
     return ({"receipts_held": dg.MetadataValue.int(len(held)), "returns_held": dg.MetadataValue.int(returns),
              "readback_checked": dg.MetadataValue.int(checked),
@@ -205,9 +202,18 @@ def summarize(step: Step, frame: pd.DataFrame, report: SyncReport) -> tuple[dict
             [reconciliation_check(step, frame, sent, verdicts)])
 
 
+def receipt_plan(step: Step, frame: pd.DataFrame, *, commit: bool) -> corrections.Plan:
+    receipts = {it.key: it for it in receipt_items(frame, step.partition_key) if unmapped_reason(it.payload) is None}
+    return corrections.plan(step.state_db.engine(), ENDPOINT, receipts, commit=commit)
+
+
 def plan(step: Step, frame: pd.DataFrame) -> list[Batch]:
-    """Pushes the partition's receipts to Voyado Engage through the sync engine (ledger, dead letters)."""
-    return [Batch(ENDPOINT, receipt_items(frame, step.partition_key))]
+    """Pushes the partition's receipts to Voyado Engage through the sync engine (ledger, dead letters); a
+    receipt changed after Voyado holds it goes out as a credit and a corrected revision (never a resend)."""
+    unmapped = [it for it in receipt_items(frame, step.partition_key) if unmapped_reason(it.payload) is not None]
+    chain = receipt_plan(step, frame, commit=not step.dry_run)
+    step.metadata["receipts_corrected"] = dg.MetadataValue.int(len(chain.corrected))
+    return [Batch(ENDPOINT, chain.items + unmapped)]
 
 
 SPEC = PushSpec(

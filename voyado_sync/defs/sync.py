@@ -37,8 +37,9 @@ class SyncLogConfig(dg.Config):
     description="What every push to Voyado did for this partition, read from the sync ledger: counts by "
                 "outcome (latest verdict per item, so a replayed dead letter counts as delivered), "
                 "failure rate, p50/p95 request latency and open dead letters.",
-    check_specs=[dg.AssetCheckSpec(FAILURE_RATE_CHECK, asset=SYNC_LOG_KEY,
-                                   description="Failure rate of the partition's pushes is at most the configured maximum.")],
+    check_specs=[dg.AssetCheckSpec(FAILURE_RATE_CHECK, asset=SYNC_LOG_KEY, blocking=True,
+                                   description="Failure rate of the partition's pushes is at most the configured "
+                                               "maximum; above it the step, and so the run, fails.")],
 )
 def sync_log(context: dg.AssetExecutionContext, config: SyncLogConfig, state_db: StateDatabase) -> dg.MaterializeResult:
     engine = state_db.engine()

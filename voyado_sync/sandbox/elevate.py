@@ -27,7 +27,8 @@ credentials). Errors are ``{"errorCode", "message", "statusCode", "errors"?: [{"
 ``GET /api/admin/v4/export/catalog?limit&productGroupKeys&types`` JSON Lines ``{"key", "productGroup"}``
   sorted by key (types other than PRODUCT_GROUPS yield nothing).
 
-Admin (no auth, no faults) under ``/__admin/elevate/``: ``GET catalog``, ``GET imports``, ``GET effects``,
+Admin (no auth, no faults) under ``/__admin/elevate/``: ``GET catalog``, ``PUT|DELETE catalog/{key}`` (replace or
+forget a held product group), ``GET imports``, ``GET effects``,
 ``POST config {"import_delay_seconds", "import_blocking_seconds", "fail_next_import": reason}``, ``POST reset``.
 In-process: ``catalog`` (dict by product group key), ``imports``, ``effects(kind)``, ``reset()``.
 """
@@ -44,6 +45,7 @@ import zlib
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from voyado_sync.privacy import hash_value
 from voyado_sync.sandbox.http import ADMIN_PREFIX, Request, Response, SandboxApp
@@ -226,6 +228,9 @@ class ElevateSandbox(SandboxApp):
         self.route("GET", r"/api/admin/v4/import/(?P<id>[^/]+)", self._import_status)
         self.route("GET", r"/api/admin/v4/export/catalog", self._export)
         self.route("GET", f"{ADMIN}/catalog", lambda r: Response.json(self.catalog))
+        self.route("PUT", f"{ADMIN}/catalog/(?P<key>[^/]+)", self._admin_overwrite)
+        self.route("DELETE", f"{ADMIN}/catalog/(?P<key>[^/]+)", lambda r: Response.json(
+            {"forgotten": self.catalog.pop(unquote(r.params["key"]), None) is not None}))
         self.route("GET", f"{ADMIN}/imports", lambda r: Response.json(list(self.imports.values())))
         self.route("GET", f"{ADMIN}/effects", lambda r: Response.json(self.effects(r.arg("kind"))))
         self.route("POST", f"{ADMIN}/config", self._admin_config)
@@ -348,6 +353,13 @@ class ElevateSandbox(SandboxApp):
             lines = [json.dumps({"key": k, "productGroup": self.catalog[k]}, separators=(",", ":")) for k in keys]
         body = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
         return Response.raw(body, content_type="application/jsonlines; charset=utf-8")
+
+    def _admin_overwrite(self, req: Request) -> Response:
+        """Replace a product group as it is held (how tests corrupt what Elevate holds)."""
+        key = unquote(req.params["key"])
+        with self.lock:
+            self.catalog[key] = req.json()
+        return Response.json({"overwritten": key})
 
     def _admin_config(self, req: Request) -> Response:
         body = req.json() or {}

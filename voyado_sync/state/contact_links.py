@@ -8,9 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-
-from voyado_sync.state.db import create_tables
+from voyado_sync.state.db import create_tables, lookup, upsert
 
 metadata = sa.MetaData()
 
@@ -21,7 +19,6 @@ links_t = sa.Table(
     sa.Column("via", sa.String(24), nullable=False),  # created | located
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
-_CHUNK = 900
 
 
 def record(engine: sa.Engine, links: Mapping[str, tuple[str, str]]) -> None:
@@ -32,7 +29,7 @@ def record(engine: sa.Engine, links: Mapping[str, tuple[str, str]]) -> None:
     stamp = datetime.now(timezone.utc)
     rows = [{"profile_id": p, "contact_id": c, "via": via, "updated_at": stamp} for p, (c, via) in links.items()]
     with engine.begin() as conn:
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(links_t)
+        insert = upsert(conn, links_t)
         conn.execute(insert.on_conflict_do_update(
             index_elements=[links_t.c.profile_id],
             set_={"contact_id": insert.excluded.contact_id, "via": insert.excluded.via,
@@ -40,11 +37,4 @@ def record(engine: sa.Engine, links: Mapping[str, tuple[str, str]]) -> None:
 
 
 def contacts_of(engine: sa.Engine, profile_ids: Iterable[str]) -> dict[str, str]:
-    create_tables(engine, metadata)
-    ids = list(dict.fromkeys(profile_ids))
-    out: dict[str, str] = {}
-    with engine.connect() as conn:
-        for i in range(0, len(ids), _CHUNK):
-            out.update(conn.execute(sa.select(links_t.c.profile_id, links_t.c.contact_id)
-                                    .where(links_t.c.profile_id.in_(ids[i:i + _CHUNK]))).all())
-    return out
+    return lookup(engine, links_t.c.profile_id, links_t.c.contact_id, profile_ids)

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from voyado_sync import jsonutil
 
@@ -62,3 +63,22 @@ def create_tables(engine: sa.Engine, metadata: sa.MetaData) -> None:
             # Another process created them between our check and our CREATE: look again.
             metadata.create_all(engine, checkfirst=True)
         _created.add(token)
+
+
+_IN_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+def lookup(engine: sa.Engine, key: sa.Column, value: sa.Column, keys) -> dict:
+    """``{key: value}`` for the rows of ``key``'s table whose key is in ``keys``, in chunks."""
+    create_tables(engine, key.table.metadata)
+    wanted = list(dict.fromkeys(keys))
+    out: dict = {}
+    with engine.connect() as conn:
+        for i in range(0, len(wanted), _IN_CHUNK):
+            out.update(conn.execute(sa.select(key, value).where(key.in_(wanted[i:i + _IN_CHUNK]))).all())
+    return out
+
+
+def upsert(conn: sa.Connection, table: sa.Table):
+    """The dialect's ``INSERT ... ON CONFLICT`` for ``table`` (PostgreSQL or SQLite)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)

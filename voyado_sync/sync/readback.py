@@ -31,8 +31,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from voyado_sync.clients.engage import EngageClient, HeldReceipt
-from voyado_sync.clients.http import ApiError
-from voyado_sync.privacy import scrub
+from voyado_sync.clients.http import ApiError, NotFoundError
+from voyado_sync.privacy import redact, scrub
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync import ledger
 from voyado_sync.sync.models import Outcome, SyncItem
@@ -169,6 +169,25 @@ def confirm(engine: sa.Engine, client: EngageClient, budget: RateBudget, items: 
     return verdicts
 
 
+def contacts_held(client: EngageClient, budget: RateBudget, contact_ids: list[str], *,
+                  workers: int = 4) -> dict[str, str]:
+    """``held`` / ``missing`` (Voyado answers 404: deleted, or never there) / ``unreadable (...)`` per
+    contact id, as ``GET /api/v3/contacts/{id}`` answers now."""
+    def one(contact: str) -> tuple[str, str]:
+        try:
+            with budget.slot():
+                client.get_contact(contact)
+            return contact, "held"
+        except NotFoundError:
+            return contact, "missing"
+        except ApiError as exc:
+            return contact, scrub(f"unreadable ({exc.status}:{exc.code or type(exc).__name__})")
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(contact_ids) or 1)),
+                            thread_name_prefix="voyado-contact-readback") as pool:
+        return dict(pool.map(one, sorted(set(contact_ids))))
+
+
 def record(engine: sa.Engine, verdicts: Mapping[str, Verdict], items: Mapping[str, SyncItem], *,
            run_id: str) -> None:
     """Write each judged verdict to the ledger (``held`` / ``not_held``) and the dead letters."""
@@ -178,9 +197,10 @@ def record(engine: sa.Engine, verdicts: Mapping[str, Verdict], items: Mapping[st
             continue
         item, held = items[key], v.verdict == "held"
         outcome = Outcome.HELD if held else Outcome.NOT_HELD
+        # The held row keeps the version Voyado holds: a later correction credits exactly that.
         rows.append({"endpoint": item.endpoint, "key": key, "payload_hash": item.hash, "outcome": outcome.value,
                      "partition": item.partition, "run_id": run_id, "error": None if held else v.detail,
-                     "redacted_payload": None})
+                     "redacted_payload": redact(item.payload)})
         if held:
             settled.append((item.endpoint, key))
         else:

@@ -99,7 +99,7 @@ def test_catalog_reaches_elevate_once_and_follows_changes(tmp_path, pg_url, elev
         # Backfilling the OLD day publishes the current catalog: only the three changes travel.
         payload, sync, result = _run(DAY, resources, instance)
         assert (payload["lines"].value, payload["removals"].value, payload["rejected"].value) == (len(products) - 1, 1, 1)
-        (check,) = result.get_asset_check_evaluations()
+        check = {e.check_name: e for e in result.get_asset_check_evaluations()}["products_mapped"]
         assert check.check_name == "products_mapped" and not check.passed
         assert sync["outcome/sent"].value == 2 and sync["outcome/dead_lettered"].value == 1
         assert len(app.imports) == imports + 1
@@ -133,3 +133,33 @@ def test_without_elevate_the_catalog_is_built_but_not_pushed(tmp_path, pg_url, e
     assert payload["lines"].value == len(_docs("product-projections"))
     assert sync["pending_lines"].value == payload["lines"].value and "not configured" in sync["skipped"].value
     assert elevate.app.catalog == {} and dlq.list_dead_letters(get_engine(pg_url)) == []
+
+
+def test_the_catalog_is_read_back_from_elevate_and_a_changed_price_fails_the_check(tmp_path, pg_url, elevate,
+                                                                                 sync_home):
+    import copy
+
+    import httpx
+
+    store = PartitionStore(tmp_path / "parquet")
+    for dataset, name in DATASETS.items():
+        _write(store, dataset, DAY, _docs(name))
+    resources = {"elevate": ElevateResource(base_url=elevate.url, api_key=KEY), "state_db": StateDatabase(url=pg_url),
+                 "partition_store": PartitionStoreResource(base_dir=str(tmp_path / "parquet"))}
+    with dg.instance_for_test() as instance:
+        _, sync, result = _run(DAY, resources, instance)
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        assert checks["catalog_held_by_elevate"].passed and sync["catalog_checked"].value > 0
+        # Somebody edits a price in Elevate: the read-back sees it, and the step fails (blocking).
+        app = elevate.app
+        key = next(iter(app.catalog))
+        group = copy.deepcopy(app.catalog[key])
+        product = next(iter(group["products"].values()))
+        variant = next(iter(product["variants"].values()))
+        variant["defaults"]["sellingPrice"] = 1.0
+        httpx.put(f"{elevate.url}/__admin/elevate/catalog/{key}", json=group).raise_for_status()
+        again = dg.materialize([catalog_payload, catalog_sync], partition_key=DAY, resources=resources,
+                               instance=instance, raise_on_error=False)
+        evaluation = {e.check_name: e for e in again.get_asset_check_evaluations()}["catalog_held_by_elevate"]
+        assert not again.success and not evaluation.passed
+        assert key in evaluation.metadata["differences"].value

@@ -184,8 +184,8 @@ def test_an_order_with_inconsistent_money_is_dead_lettered_the_rest_sent_and_rec
     assert not result.success
     assert {e.step_key for e in result.get_step_failure_events()} == {"voyado__receipts_sync"}
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    consistent = evaluations["receipts_consistent"]
-    assert not consistent.passed and consistent.severity == dg.AssetCheckSeverity.WARN
+    consistent = evaluations["receipts_consistent"]  # every sendable receipt holds; the bad one is routed
+    assert consistent.passed and consistent.metadata["routed_to_dead_letters"].value == 1
     uid = f"ct-order-{sale['id']}"
     frame = world["store"].read("voyado/receipts_payload", [day]).set_index("key")
     assert frame.loc[uid, "status"] == "rejected" and "totalGross" in frame.loc[uid, "reason"]
@@ -233,3 +233,62 @@ def test_reconciliation_reads_voyado_back_and_fails_when_voyado_lost_or_altered_
     assert checks(tampered)["reconciled_with_commercetools"] is False
     (dead,) = list_dead_letters(state, endpoint="receipts")
     assert dead.key == altered and dead.reason == "not_held_mismatch" and "total" in dead.error
+
+
+def test_a_receipt_changed_after_voyado_holds_it_is_credited_and_sent_again_as_a_new_revision(world):
+    """Engage never updates a receipt: a change to a delivered order goes out as a credit of what Voyado
+    holds plus the corrected revision, and Voyado and the ledger agree afterwards; a rerun sends nothing."""
+    from decimal import Decimal
+
+    from voyado_sync.settings import get_settings
+    from voyado_sync.state.db import get_engine
+    from voyado_sync.sync.ledger import key_states
+    from voyado_sync.sync.models import Outcome
+
+    day, boxes = world["day"], world["boxes"]
+    assert run_daily(world, day).success
+    held = boxes.engage_app.receipts
+    order = next(o for o in boxes.ct.all("orders") if f"ct-order-{o['id']}" in held
+                 and o["lastModifiedAt"][:10] == day)
+    base = f"ct-order-{order['id']}"
+    boxes.ct.clock = lambda: datetime.fromisoformat(f"{day}T23:30:00+00:00")  # still this day's change
+    boxes.ct.update("orders", order["id"], {"orderNumber": f"{order.get('orderNumber')}-FIX"},
+                    client_id="shop-backoffice")
+    corrected = run_daily(world, day)
+    assert corrected.success and checks(corrected)["reconciled_with_commercetools"] is True
+    md = corrected.asset_materializations_for_node("voyado__receipts_sync")[0].metadata
+    assert md["receipts_corrected"].value == 1
+    chain = [base, f"{base}~credit", f"{base}~r2"]
+    held = boxes.engage_app.receipts
+    assert set(chain) <= set(held)
+    totals = [Decimal(str(held[k]["receipt"]["totalGrossPrice"])) for k in chain]
+    assert totals[1] == -totals[0] and totals[2] == totals[0]  # nets to the corrected receipt
+    assert held[f"{base}~r2"]["receipt"]["receiptNumber"].endswith("-FIX")
+    state = get_engine(get_settings().state_db_url)
+    with state.connect() as conn:
+        states = key_states(conn, "receipts", chain)
+    assert {s.latest_outcome for s in states.values()} == {Outcome.HELD}
+    effects = len(boxes.engage_app.effects("receipt"))
+    assert run_daily(world, day).success and len(boxes.engage_app.effects("receipt")) == effects
+
+
+def test_every_shopper_has_a_contact_voyado_holds_and_the_check_sees_one_go_missing(world):
+    from voyado_sync.settings import get_settings
+    from voyado_sync.state import contact_links
+    from voyado_sync.state.db import get_engine
+
+    day, boxes = world["day"], world["boxes"]
+    first = run_daily(world, day)
+    assert first.success and checks(first)["shoppers_have_contacts"] is True
+    payload = world["store"].read("voyado/contacts_payload", [day])
+    shopper = payload[payload["key"].str.startswith("profile:")].iloc[0]
+    contact = contact_links.contacts_of(get_engine(get_settings().state_db_url), [shopper["profile_id"]])
+    (contact_id,) = contact.values()
+    # Somebody deletes the contact in Voyado: the read-back sees it.
+    boxes.engage_app.contacts.require(contact_id)
+    import httpx
+
+    httpx.delete(f"{boxes.engage.url}/api/v2/contacts/{contact_id}", headers={
+        "apikey": "sandbox-key", "Content-Type": "application/json"}).raise_for_status()
+    again = run_daily(world, day, asset_selection=[dg.AssetKey(["voyado", "contacts_sync"])])
+    assert checks(again)["shoppers_have_contacts"] is False
