@@ -78,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
                     excluded = reconciled.metadata["excluded_by_reason"].value if reconciled else {}
                     print(f"{day}: reconciled={results[day]} run_success={run.success} {seconds[day]}s "
                           f"excluded={excluded}", flush=True)
+                    if reconciled and not reconciled.passed:
+                        for key in ("differences", "unexplained"):
+                            print(f"  {key}: {json.dumps(reconciled.metadata[key].value)[:1500]}", flush=True)
+                        for m in run.get_asset_materialization_events():
+                            meta = m.materialization.metadata
+                            for key in ("rejection_reasons", "outcomes", "readback", "dead_letters"):
+                                if key in meta:
+                                    print(f"  {m.asset_key.to_user_string()} {key}: {meta[key].value}", flush=True)
                 # One receipt Voyado loses: the day it belongs to must fail its check.
                 victim_day = days[len(days) // 2]
                 frame = __import__("pandas").read_parquet(

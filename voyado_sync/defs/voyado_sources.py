@@ -6,10 +6,11 @@ Thin wiring over `voyado_sync.clients.engage`. How contacts are read, without an
   ``Updated`` ids in the window, then ``GET /api/v3/contacts/{id}`` for each (paced by the resource's
   ``rate_limit_per_second``, ``max_concurrency`` in flight). A contact deleted since (404) is counted as
   ``vanished``, not an error;
-* the *first* partition, or any partition run with ``full: true``, reads every contact that exists at the
-  window's end: ``changeType=Created`` from ``full_since`` in yearly windows, each halved when Engage
-  refuses it for holding more than 250 000 ids (reference §2.10), then GET each. Deleted contacts answer
-  404 and drop out.
+* the *first* partition, or any partition run with ``full: true``, reads every contact that exists now:
+  ``changeType=Created`` from ``full_since`` until now in yearly windows, each halved when Engage refuses
+  it for holding more than 250 000 ids (reference §2.10), then GET each. Deleted contacts answer 404 and
+  drop out. Now, not the window's end: a backfill of an old day must know the contacts Voyado holds
+  today, or it would create a second contact for a shopper (refused, 409) and hold back their receipts.
 """
 
 # No ``from __future__ import annotations`` here: Dagster reads the config class from real annotations.
@@ -95,10 +96,10 @@ def _fetch(client: EngageClient, ids: list[str], workers: int) -> tuple[list[dic
     key=CONTACTS_KEY, group_name=GROUP, kinds={"voyado", "parquet"}, partitions_def=daily_partitions,
     description="Contacts as Voyado Engage holds them. One partition = contacts Created or Updated in "
                 "[day, next day) per GET /api/v3/contacts/changes, each read with GET /contacts/{id}. The first "
-                "partition (or config full: true) reads every contact through changeType=Created since "
-                "full_since. Parquet at voyado/contacts/<day> (columns id, email, mobilePhone, memberNumber, "
+                "partition (or config full: true) reads every contact that exists now through "
+                "changeType=Created since full_since. Parquet at voyado/contacts/<day> (columns id, email, mobilePhone, memberNumber, "
                 "externalId, contactType, consents_json, preferences_json, raw).",
-    pool=POOL, retry_policy=STEP_RETRY, code_version="1", tags={"source": "voyado"},
+    pool=POOL, retry_policy=STEP_RETRY, code_version="2", tags={"source": "voyado"},
     check_specs=[dg.AssetCheckSpec("all_contacts_read", asset=CONTACTS_KEY,
                                    description="Every changed contact could be read (404s after a deletion "
                                                "excepted).")],
@@ -118,7 +119,8 @@ def voyado_contacts(context: dg.AssetExecutionContext, config: VoyadoContactsCon
         if full:
             since = datetime.fromisoformat(config.full_since)
             since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
-            ids = list(client.iter_contact_changes("Created", since, end)) if since < end else []
+            now = datetime.now(timezone.utc)
+            ids = list(client.iter_contact_changes("Created", since, now)) if since < now else []
             counts = {"listed": len(ids)}
         else:
             created = client.contact_changes("Created", start, end) if start < end else []

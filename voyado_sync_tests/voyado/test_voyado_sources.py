@@ -73,14 +73,15 @@ def test_first_partition_and_full_config_read_every_contact(engage_server, engag
     first = dg.materialize([voyado_contacts], resources=resources, partition_key=FIRST)
     assert first.success
     df = PartitionStore(tmp_path).read(CONTACTS_DATASET, [FIRST])
-    assert sorted(df["id"]) == [ids["old"]]  # everything created before the first day's end
+    # Every contact Voyado holds now, also those created after the first day: a backfill must know them.
+    assert sorted(df["id"]) == sorted([ids["old"], ids["new"], ids["upd"], ids["tomorrow"]])
     full = dg.materialize([voyado_contacts], resources=resources, partition_key=DAY,
                           run_config={"ops": {"voyado__contacts": {"config": {"full": True}}}})
     assert full.success
     meta = full.asset_materializations_for_node("voyado__contacts")[0].metadata
     assert meta["mode"].value == "full"
     assert sorted(PartitionStore(tmp_path).read(CONTACTS_DATASET, [DAY])["id"]) == sorted(
-        [ids["old"], ids["new"], ids["upd"]])
+        [ids["old"], ids["new"], ids["upd"], ids["tomorrow"]])
 
 
 def test_wrong_api_key_fails_the_step_once(engage_server, engage, tmp_path, sync_home):
@@ -103,6 +104,6 @@ def test_a_first_load_that_starts_mid_range_reads_every_contact(engage_server, e
     result = dg.materialize([voyado_contacts], resources=_resources(engage_server, tmp_path), partition_key=DAY)
     meta = result.asset_materializations_for_node("voyado__contacts")[0].metadata
     assert meta["mode"].value == "full"
-    # Everything created up to the window's end, not the contact created the next day.
+    # Everything Voyado holds now, the contact created the next day included.
     assert sorted(PartitionStore(tmp_path).read(CONTACTS_DATASET, [DAY])["id"]) == sorted(
-        [ids["old"], ids["new"], ids["upd"]])
+        [ids["old"], ids["new"], ids["upd"], ids["tomorrow"]])
