@@ -31,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from voyado_sync.clients.engage import EngageClient, HeldReceipt
-from voyado_sync.clients.http import ApiError, NotFoundError
+from voyado_sync.clients.http import ApiError, ConflictError, NotFoundError
 from voyado_sync.privacy import redact, scrub
 from voyado_sync.sync import dead_letters as dlq
 from voyado_sync.sync import ledger
@@ -57,10 +57,16 @@ _LOOKUP_BY = {"externalid": "custom_key", "membernumber": "custom_key", "email":
 UNRESOLVABLE = "unresolvable"
 
 
-def contact_of(client: EngageClient, payload: Mapping[str, Any], cache: dict[tuple[str, str], str | None]
-               ) -> str | None:
+@dataclass(frozen=True)
+class Unreadable:
+    """A lookup Voyado did not answer (5xx or 429 after the retries): nothing can be judged from it."""
+    detail: str
+
+
+def contact_of(client: EngageClient, payload: Mapping[str, Any],
+               cache: dict[tuple[str, str], str | None | Unreadable]) -> str | None | Unreadable:
     """The contact a receipt went to: its ContactId, else the contact its match key finds now (None: none,
-    or several; `UNRESOLVABLE`: a key type no lookup serves, such as CardId)."""
+    or several; `UNRESOLVABLE`: a key type no lookup serves, such as CardId; `Unreadable`: no answer)."""
     contact = payload.get("contact")
     if not isinstance(contact, Mapping) or not contact.get("matchKey"):
         return UNRESOLVABLE
@@ -72,8 +78,10 @@ def contact_of(client: EngageClient, payload: Mapping[str, Any], cache: dict[tup
     if (kind, key) not in cache:
         try:
             cache[(kind, key)] = client.find_contact_id(**{_LOOKUP_BY[kind]: key})
-        except ApiError:
+        except ConflictError:  # several contacts carry the key: none of them is the receipt's for sure
             cache[(kind, key)] = None
+        except ApiError as exc:
+            cache[(kind, key)] = Unreadable(scrub(f"{exc.status}:{exc.code or type(exc).__name__}"))
     return cache[(kind, key)]
 
 
@@ -113,10 +121,12 @@ def read_back(client: EngageClient, budget: RateBudget, sent: Mapping[str, Mappi
     now = now or datetime.now(timezone.utc)
     by_contact: dict[str, list[str]] = {}
     verdicts: dict[str, Verdict] = {}
-    cache: dict[tuple[str, str], str | None] = {}
+    cache: dict[tuple[str, str], str | None | Unreadable] = {}
     for key, payload in sent.items():
         contact = contact_of(client, payload, cache)
-        if contact == UNRESOLVABLE:
+        if isinstance(contact, Unreadable):
+            verdicts[key] = Verdict(key, "unreadable", f"its contact could not be looked up ({contact.detail})")
+        elif contact == UNRESOLVABLE:
             verdicts[key] = Verdict(key, "unverifiable", "its match key type cannot be looked up")
         elif contact is None:
             # A key that finds no contact now cannot have reached one: Engage parked the receipt.

@@ -72,6 +72,32 @@ def test_a_receipt_voyado_holds_is_final_under_its_id(engage, state):
     assert dead.reason == "changed_after_delivery" and "new key" in dead.error
 
 
+def test_a_read_back_voyado_does_not_answer_judges_nothing(engage, state):
+    """5xx on the contact lookup or on the transactions: every receipt is ``unreadable``; nothing is
+    recorded as held or as lost (no resend, no dead letter) until Voyado answers."""
+    from voyado_sync.clients.engage import EngageClient
+    from voyado_sync.sync.ledger import key_states
+    from voyado_sync.sync.rate_budget import RateBudget
+    from voyado_sync.sync.readback import confirm
+
+    items = receipts(3)
+    make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
+    client = EngageClient(engage.url, "sync-test-key",
+                          retry=RetryPolicy(max_attempts=2, max_total_seconds=1, initial_backoff=0.01))
+    budget = RateBudget(state, "sync-test-key", 100)
+    by_key = {i.key: i for i in items}
+    for failing in ("GET /api/v3/contacts/id", "GET /api/v2/contacts/"):
+        set_faults(engage, [{"pattern": failing, "probabilities": {"503": 1.0}}])
+        verdicts = confirm(state, client, budget, by_key, run_id="read-back")
+        assert {v.verdict for v in verdicts.values()} == {"unreadable"}, failing
+        assert all("503" in v.detail for v in verdicts.values())
+        with state.connect() as conn:
+            assert {s.latest_outcome for s in key_states(conn, "receipts", by_key).values()} == {Outcome.ACCEPTED}
+        assert dlq.list_dead_letters(state) == []
+    set_faults(engage, [])
+    assert {v.verdict for v in confirm(state, client, budget, by_key, run_id="read-back").values()} == {"held"}
+
+
 def test_point_transactions_carry_deterministic_idempotency_key(engage, state):
     items = points(30)
     endpoint = PointTransactionsEndpoint(engage.client(), batch_size=10)
