@@ -215,15 +215,26 @@ class RequestStats:
 
 def send(client: httpx.Client, method: str, url: str, *, code_of: Callable[[Any], str | None],
          **kwargs: Any) -> httpx.Response:
-    """One attempt: returns a 2xx response or raises the typed error (transport errors → transient)."""
+    """One attempt: returns a 2xx response or raises the typed error (transport errors → transient).
+
+    The status line is read before the body, so a connection that breaks while the body arrives raises a
+    `TransientError` carrying the status: a 2xx there says the request was processed, only its answer
+    was cut (a caller may count it as done instead of sending it again)."""
+    request = None
+    auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)  # a send() option, not part of the request
     try:
-        response = client.request(method, url, **kwargs)
+        request = client.build_request(method, url, **kwargs)
+        response = client.send(request, stream=True, auth=auth)
     except httpx.HTTPError as exc:
-        try:
-            request = exc.request
-        except RuntimeError:  # httpx raises when the error has no request attached
-            request = None
         raise transport_error(exc, request) from exc
+    try:
+        response.read()
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{method} {request.url.copy_with(query=None)}: the answer was cut: "
+                             f"{type(exc).__name__}: {exc}", status=response.status_code,
+                             correlation_id=response.headers.get("X-Correlation-ID")) from exc
+    finally:
+        response.close()
     if response.is_success:
         return response
     raise error_from_response(response, code_of)

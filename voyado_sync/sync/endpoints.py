@@ -64,6 +64,7 @@ class _Base:
     batch_size = 1
     delivery = Delivery.KEYED
     full_replace = False
+    status_is_answer = False  # a 2xx status line alone settles the item, its body adds nothing
 
     def __init__(self, client: Any, *, batch_size: int | None = None) -> None:
         self.client = client
@@ -94,6 +95,9 @@ class _Base:
 class ReceiptsEndpoint(_Base):
     name = "receipts"
     key_field = "uniqueReceiptId"
+    # One receipt per request, answered 202: once the status line says accepted, Voyado holds it, and a
+    # resend after a cut answer would only be a second POST of an id it holds.
+    status_is_answer = True
 
     def problems(self, payload: dict[str, Any]) -> list[str]:
         """The mapping's own receipt validation, so a receipt read back from a payload dataset is refused

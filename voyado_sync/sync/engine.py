@@ -12,8 +12,12 @@ After a SIGKILL a rerun finds the unfinished rows and, per the endpoint's delive
 * ``at_most_once`` (custom triggers: no server de-dup and no way to read a fired trigger back): never
   re-send. The row becomes ``unknown`` and a dead letter with reason ``outcome_unknown``; an operator
   checks Engage and either dismisses it or replays it with ``include_unknown``. The same rule applies to
-  a trigger whose connection died *after* the request was sent (reset, read timeout, 502/504):
-  only answers that prove the trigger was not processed (429, 503, no connection made) are retried.
+  a trigger whose connection died *after* the request was sent and before a status line came back
+  (reset, read timeout, 502/504): only answers that prove the trigger was not processed (429, 503, no
+  connection made) are retried.
+
+A 2xx status line whose body was then cut settles a trigger, and every item of an endpoint whose status
+alone is its answer (``status_is_answer``: receipts): they are not sent again.
 
 Transient errors are retried with backoff honouring ``Retry-After`` within a bounded time, every
 attempt drawing a token from the API key's shared `RateBudget`. Permanent refusals, per-row
@@ -65,6 +69,7 @@ class Endpoint(Protocol):
     name: str
     batch_size: int  # 1: one request per item; N: up to N items per request with per-row outcomes
     delivery: Delivery
+    status_is_answer: bool  # a 2xx status line alone settles the items of a request (its body is not needed)
 
     def validate(self, item: SyncItem) -> list[str]:
         """Local checks from the API reference; a failure never reaches the network."""
@@ -364,13 +369,15 @@ class SyncEngine:
                             raise exc.__cause__ from exc.__cause__.__cause__
                         raise
                 except TransientError as exc:
+                    accepted = exc.status is not None and 200 <= exc.status < 300
+                    if accepted and (endpoint.status_is_answer or endpoint.delivery is Delivery.AT_MOST_ONCE):
+                        # The status line said accepted; only the body was cut (or the connection broke
+                        # while it came). Sending again would repeat what Voyado already holds.
+                        return [RowResult(it.key, Outcome.SENT, exc.status,
+                                          correlation_id=exc.correlation_id) for it in pending]
                     if not proves_not_processed(exc):
                         ambiguous = True
                         if endpoint.delivery is Delivery.AT_MOST_ONCE:
-                            if exc.status is not None and 200 <= exc.status < 300:
-                                # The status line said accepted; only the body was cut.
-                                return [RowResult(it.key, Outcome.SENT, exc.status,
-                                                  correlation_id=exc.correlation_id) for it in pending]
                             raise _OutcomeUnknown(str(exc), status=exc.status,
                                                   correlation_id=exc.correlation_id) from exc
                     raise

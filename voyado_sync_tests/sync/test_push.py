@@ -50,6 +50,32 @@ def test_receipts_sent_once_then_unchanged_skipped_and_server_dedups(engage, sta
     assert engage.app.receipts[items[3].key]["receipt"]["totalGrossPrice"] == 450.0
 
 
+@pytest.mark.parametrize("kind", ["reset", "truncate"])
+def test_a_receipt_whose_answer_broke_after_its_202_is_not_posted_again(engage, state, kind):
+    items = receipts(12)
+    set_faults(engage, [{"pattern": "POST /api/v3/receipts", "probabilities": {kind: 1.0}}])
+    report = make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
+    assert report.count(Outcome.SENT) == 12 and report.retries == 0 and report.failed == 0
+    posts = Counter(r.subject for r in engage.api_requests("/receipts"))
+    assert posts == {it.key: 1 for it in items}  # the 202 status line said Voyado holds it: no second POST
+    assert all(r.fault == kind and r.status == 202 for r in engage.api_requests("/receipts"))
+    assert set(engage.app.receipts) == {it.key for it in items}
+
+
+def test_a_receipt_dropped_before_any_answer_is_posted_again_and_absorbed(engage, state):
+    items = receipts(12)
+    set_faults(engage, [{"pattern": "POST /api/v3/receipts", "probabilities": {"drop": 0.5}}], seed=4)
+    report = make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
+    assert report.count(Outcome.SENT) + report.count(Outcome.RETRIED) == 12 and report.failed == 0
+    log = engage.api_requests("/receipts")
+    dropped = {r.subject for r in log if r.fault == "drop"}
+    assert dropped and report.retries >= len(dropped)  # nobody can know: keyed, so sent again
+    posts = Counter(r.subject for r in log)
+    assert all(posts[k] >= 2 for k in dropped)
+    effects = Counter(e["key"] for e in engage.app.effects("receipt"))
+    assert effects == {it.key: 1 for it in items}  # Voyado absorbed the repeats
+
+
 def test_point_transactions_carry_deterministic_idempotency_key(engage, state):
     items = points(30)
     endpoint = PointTransactionsEndpoint(engage.client(), batch_size=10)

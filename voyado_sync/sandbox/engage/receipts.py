@@ -16,6 +16,8 @@ Success answer (not established by the reference, §14.2): ``202 {"uniqueReceipt
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
@@ -26,6 +28,8 @@ from voyado_sync.sandbox.http import Request, Response
 if TYPE_CHECKING:
     from voyado_sync.sandbox.engage.app import EngageSandbox
 
+RECEIPTS_ROUTE = r"/api/v[23]/receipts"
+RECEIPTS_PATH = re.compile(f"^{RECEIPTS_ROUTE}$")
 MATCH_KEY_TYPES = {t.lower(): t for t in ("Email", "SocialSecurityNumber", "MobilePhone", "CardId", "ExternalId",
                                           "MemberNumber", "ContactId", "MemberNumberWithCardNumberAsFallback")}
 ITEM_TYPES = ("PURCHASE", "RETURN", "ADJUSTMENT")
@@ -110,6 +114,16 @@ def receipt_errors(body: Any) -> list[str]:
     return errors
 
 
+def receipt_id(body: bytes) -> str | None:
+    """The ``uniqueReceiptId`` of a receipt body, if it has a readable one."""
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    rid = doc.get("uniqueReceiptId") if isinstance(doc, dict) else None
+    return rid if isinstance(rid, str) else None
+
+
 class Receipts:
     def __init__(self, app: "EngageSandbox", batch_seconds: float) -> None:
         self.app = app
@@ -120,7 +134,7 @@ class Receipts:
         self.duplicates = 0
 
     def register(self, route: Callable[[str, str, Callable[[Request], Response]], None]) -> None:
-        route("POST", r"/api/v[23]/receipts", self._post)
+        route("POST", RECEIPTS_ROUTE, self._post)
 
     def _post(self, req: Request) -> Response:
         body = req.json()
