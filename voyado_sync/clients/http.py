@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, TypeVar
 
 import httpx
+import msgspec
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from voyado_sync import __version__
@@ -125,10 +126,21 @@ def proves_not_processed(exc: TransientError) -> bool:
     return exc.status in REFUSED_STATUS or isinstance(exc.__cause__, _UNSENT)
 
 
+_DECODE = msgspec.json.Decoder()
+
+
 def decode_json(response: httpx.Response) -> Any:
-    """A 2xx whose body is not valid JSON was cut in transit: report it as transient, with the reason."""
+    """A 2xx whose body is not valid JSON was cut in transit: report it as transient, with the reason.
+
+    msgspec decodes it (the values `json.loads` gives, at twice the speed: a page of orders is megabytes);
+    what msgspec refuses (a cut body, NaN, a number beyond float range) goes to ``response.json()``,
+    which decodes or explains it as before."""
     if not response.content:
         return None
+    try:
+        return _DECODE.decode(response.content)
+    except msgspec.DecodeError:
+        pass
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
