@@ -33,7 +33,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -149,6 +149,21 @@ class _Unit:
 
 
 @dataclass
+class _Settled:
+    """A unit's answer, ready for the ledger: written in the transaction that puts the same worker's next
+    unit in flight (one transaction per unit instead of two), or alone for a worker's last unit."""
+
+    unit: _Unit
+    updates: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    delivered: list[str]
+    outcomes: list[Outcome]
+    retries: int
+    requests: int
+    latency: float | None
+
+
+@dataclass
 class _Push:
     endpoint: Endpoint
     report: SyncReport
@@ -156,6 +171,21 @@ class _Push:
     abort: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     processed: int = 0  # items whose unit ran (the rest were never started because the push stopped)
+
+
+class _Queue:
+    """The units of a push, handed out one at a time to whichever worker asks."""
+
+    def __init__(self, units: Sequence[_Unit]) -> None:
+        self._units = iter(units)
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> "_Queue":
+        return self
+
+    def __next__(self) -> _Unit:
+        with self._lock:
+            return next(self._units)
 
 
 class SyncEngine:
@@ -223,12 +253,13 @@ class SyncEngine:
         push = _Push(endpoint, report, open_dlq)
         units = self._units(endpoint, to_send, states)
         if units:
-            self._run_unit(push, units[0])  # canary: a bad API key costs one request
+            self._run_units(push, iter(units[:1]))  # canary: a bad API key costs one request
             rest = units[1:]
             if rest and not push.abort.is_set():
                 workers = min(self.budget.max_concurrency, len(rest))
+                queue = _Queue(rest)
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"push-{endpoint.name}") as pool:
-                    for future in [pool.submit(self._run_unit, push, u) for u in rest]:
+                    for future in [pool.submit(self._run_units, push, queue) for _ in range(workers)]:
                         future.result()
             never_started = sum(len(u.works) for u in units) - push.processed
             if never_started > 0:
@@ -332,13 +363,33 @@ class SyncEngine:
         return [_Unit(c, batch_key(endpoint.name, [w.item for w in c], [w.hash for w in c])) for c in chunks]
 
     # ------------------------------------------------------------------------------------------
-    def _run_unit(self, push: _Push, unit: _Unit) -> None:
-        if push.abort.is_set():
-            return
+    def _run_units(self, push: _Push, units: Iterator[_Unit]) -> None:
+        """One worker: units in turn until none is left or the push stops. Each unit's answer reaches the
+        ledger with the next unit's in-flight rows (the in-flight row still precedes its request, and an
+        answer never waits for anything but that insert); the worker's last answer goes alone."""
+        settled: _Settled | None = None
+        try:
+            for unit in units:
+                if push.abort.is_set():
+                    break
+                with self.db.begin() as conn:
+                    if settled is not None:
+                        self._write(conn, push, settled)
+                    ids = ledger.insert_rows(conn, [self._row(w, push.endpoint.name, Outcome.IN_FLIGHT,
+                                                              batch_key=unit.batch_key) for w in unit.works])
+                if settled is not None:
+                    self._count(push, settled)
+                    settled = None
+                settled = self._run_unit(push, unit, ids)
+        finally:
+            if settled is not None:  # not written yet: the worker's last answer, or the next insert failed
+                with self.db.begin() as conn:
+                    self._write(conn, push, settled)
+                self._count(push, settled)
+
+    def _run_unit(self, push: _Push, unit: _Unit, ids: list[int]) -> _Settled:
+        """Send a unit whose ledger rows ``ids`` are in flight; its answer, not yet written."""
         endpoint = push.endpoint
-        with self.db.begin() as conn:
-            ids = ledger.insert_rows(conn, [self._row(w, endpoint.name, Outcome.IN_FLIGHT, batch_key=unit.batch_key)
-                                            for w in unit.works])
         attempts = 0
         retries = 0
         requests = 0
@@ -388,7 +439,7 @@ class SyncEngine:
             nonlocal retries
             retries += 1
             if exc.status == 429:
-                self.budget.penalize()
+                self.budget.penalize(exc.retry_after)
 
         results: dict[str, RowResult] = {}
         try:
@@ -423,10 +474,10 @@ class SyncEngine:
                 results[w.item.key] = RowResult(w.item.key, Outcome.DEAD_LETTERED, None,
                                                 error=scrub(f"{type(exc).__name__}: {exc}"), reason="client_error")
         results = {**found, **results}
-        self._finish(push, unit, ids, results, attempts, retries, requests, latency)
+        return self._settle(push, unit, ids, results, attempts, retries, requests, latency)
 
-    def _finish(self, push: _Push, unit: _Unit, ids: list[int], results: dict[str, RowResult], attempts: int,
-                retries: int, requests: int, latency: float | None) -> None:
+    def _settle(self, push: _Push, unit: _Unit, ids: list[int], results: dict[str, RowResult], attempts: int,
+                retries: int, requests: int, latency: float | None) -> _Settled:
         endpoint = push.endpoint
         updates, failures, delivered = [], [], []
         outcomes: list[Outcome] = []
@@ -445,24 +496,29 @@ class SyncEngine:
             elif outcome in FAILED:
                 failures.append(self._dlq_row(w, endpoint.name, outcome, r.reason or outcome.value,
                                               r.error, r.status_code))
-        with self.db.begin() as conn:
-            ledger.finalize_rows(conn, updates)
-            dlq.record_failures(conn, failures)
-            replayed = [k for k in delivered if k in push.open_dlq]
-            if replayed:
-                dlq.mark_replayed(conn, endpoint.name, replayed, self.run_id)
+        return _Settled(unit, updates, failures, delivered, outcomes, retries, requests, latency)
+
+    def _write(self, conn: sa.Connection, push: _Push, s: _Settled) -> None:
+        ledger.finalize_rows(conn, s.updates)
+        dlq.record_failures(conn, s.failures)
+        replayed = [k for k in s.delivered if k in push.open_dlq]
+        if replayed:
+            dlq.mark_replayed(conn, push.endpoint.name, replayed, self.run_id)
+
+    def _count(self, push: _Push, s: _Settled) -> None:
+        """Into the report, once its ledger rows are committed."""
         with push.lock:
             report = push.report
-            push.processed += len(unit.works)
-            for w, outcome in zip(unit.works, outcomes):
+            push.processed += len(s.unit.works)
+            for w, outcome in zip(s.unit.works, s.outcomes):
                 report.add(outcome)
                 if outcome is Outcome.UNKNOWN:
                     report.unknown_keys.append(w.item.key)
-            report.dead_letters += len(failures)
-            report.retries += retries
-            report.requests += requests
-            if latency is not None:
-                report.latencies_ms.append(latency)
+            report.dead_letters += len(s.failures)
+            report.retries += s.retries
+            report.requests += s.requests
+            if s.latency is not None:
+                report.latencies_ms.append(s.latency)
 
     # ------------------------------------------------------------------------------------------
     def _dry_run(self, report: SyncReport, invalid, skipped, to_send: list[_Work],

@@ -130,3 +130,37 @@ def test_triggers_under_chaos_fire_at_most_once_and_surface_unknowns(engage, sta
     assert set(fired) == {f"ev-{i:05d}" for i in range(40)}
     assert report.count(Outcome.SENT) + report.count(Outcome.RETRIED) == 40 - len(unknown)
     assert {d.key for d in dlq.list_dead_letters(state, reasons=["outcome_unknown"])} == unknown
+
+
+def _tokens(state, budget) -> float:
+    import sqlalchemy as sa
+
+    from voyado_sync.state.sync_tables import rate_budget_t
+
+    with state.connect() as conn:
+        return conn.execute(sa.select(rate_budget_t.c.tokens).where(rate_budget_t.c.key_hash == budget.key_hash)).scalar()
+
+
+def test_a_429_empties_the_shared_bucket_at_most_once_a_second(state, monkeypatch):
+    from voyado_sync.sync import rate_budget
+    from voyado_sync.sync.rate_budget import RateBudget
+
+    budget = RateBudget(state, "penalty-key", 100.0, 4)
+    budget.acquire()  # the row exists, the bucket refills
+    clock = [1000.0]
+    monkeypatch.setattr(rate_budget.time, "monotonic", lambda: clock[0])
+    budget.penalize(0.05)
+    assert budget.penalties == 1 and _tokens(state, budget) == 0
+    clock[0] += 0.5  # more 429s answering requests sent before: the same signal
+    budget.penalize(0.05)
+    budget.penalize(None)
+    assert budget.penalties == 1
+    clock[0] += 0.6  # a second later: a new signal
+    budget.penalize(0.05)
+    assert budget.penalties == 2
+    clock[0] += 1.5  # the server asked for 3 s: one drain per Retry-After when that is longer
+    budget.penalize(3.0)
+    assert budget.penalties == 2
+    clock[0] += 1.6
+    budget.penalize(3.0)
+    assert budget.penalties == 3

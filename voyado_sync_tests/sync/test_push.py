@@ -76,6 +76,36 @@ def test_a_receipt_dropped_before_any_answer_is_posted_again_and_absorbed(engage
     assert effects == {it.key: 1 for it in items}  # Voyado absorbed the repeats
 
 
+def test_every_answer_reaches_the_ledger_when_workers_write_it_with_their_next_unit(engage, state):
+    items = receipts(40)
+    report = make_engine(state, concurrency=4).push(items, ReceiptsEndpoint(engage.client()))
+    rows = _ledger_rows(state, "run-1")
+    assert report.count(Outcome.SENT) == 40 and report.requests == 40 and len(report.latencies_ms) == 40
+    assert sorted(r["key"] for r in rows) == sorted(it.key for it in items)
+    assert {r["outcome"] for r in rows} == {"sent"} and all(r["attempts"] == 1 and r["latency_ms"] for r in rows)
+
+
+def test_an_answer_is_written_even_when_the_next_unit_cannot_be_put_in_flight(engage, state, monkeypatch):
+    from voyado_sync.sync import ledger
+
+    real, calls = ledger.insert_rows, []
+
+    def failing_fourth(conn, rows):  # 1: the rows not sent (none), 2: the canary, 3: the next unit
+        calls.append(rows)
+        if len(calls) == 4:
+            raise RuntimeError("database went away")
+        return real(conn, rows)
+
+    monkeypatch.setattr(ledger, "insert_rows", failing_fourth)
+    with pytest.raises(RuntimeError, match="database went away"):
+        make_engine(state, concurrency=1).push(receipts(5), ReceiptsEndpoint(engage.client()))
+    rows = _ledger_rows(state, "run-1")
+    # The canary and the next unit were sent; the third never went in flight and was never sent. Both
+    # answers are in the ledger, the second one (due with the third's insert) written on its own.
+    assert [r["outcome"] for r in rows] == ["sent", "sent"]
+    assert len(engage.api_requests("/receipts")) == 2
+
+
 def test_point_transactions_carry_deterministic_idempotency_key(engage, state):
     items = points(30)
     endpoint = PointTransactionsEndpoint(engage.client(), batch_size=10)
