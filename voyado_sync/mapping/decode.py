@@ -1,10 +1,10 @@
 """Stored documents (the ``raw`` JSON text of a partition) decoded for the receipt mapping.
 
 An order is mostly bytes no receipt reads: variant images, prices and attributes, slugs, product types,
-line states, addresses but their country. `order_document` decodes it with
-a typed msgspec decoder that names only the fields the order mapping reads (`voyado_sync.mapping.order`,
-`lines`, `receipts`, `returns`) and skips the rest without building Python objects; what it keeps comes
-out as `json.loads` would build it. A document the typed decoder will not take - not an object, a field
+line states, addresses but their country. `order_document` decodes it with a typed msgspec decoder that
+names only the fields the order mapping reads (`voyado_sync.mapping.order`, `lines`, `receipts`,
+`returns`) and skips the rest without building Python objects; what it keeps comes out as `json.loads`
+would build it. A document the typed decoder will not take - not an object, a field
 of an unexpected shape (the mapping rejects those, and must say why in the same words), a number beyond
 float range, NaN, a lone surrogate - is decoded in full by `json.loads`, so the mapping always sees the
 values it saw before.

@@ -31,22 +31,20 @@ COLUMNS = ["source_id", "kind", "status", "unique_receipt_id", "reason", "curren
 
 def results_frame(results: Iterable[MappingResult]) -> pd.DataFrame:
     results = list(results)
+    if not results:
+        return pd.DataFrame.from_records([], columns=COLUMNS)
     payloads = [r.payload for r in results]
-    sent = [p for p in payloads if p]
-    texts = iter([dumps(p) for p in sent])
-    totals = iter([format(p["totalGrossPrice"], "f") for p in sent])
-    columns = {
+    return pd.DataFrame({
         "source_id": [r.source_id for r in results], "kind": [r.kind for r in results],
         "status": [r.status for r in results], "unique_receipt_id": [r.unique_receipt_id for r in results],
         "reason": [r.reason for r in results],
         "currency": [p.get("currency") if p else None for p in payloads],
         "store_external_id": [p.get("storeExternalId") if p else None for p in payloads],
         "created_date": [p.get("createdDate") if p else None for p in payloads],
-        "total_gross": [next(totals) if p else None for p in payloads],
+        "total_gross": [format(p["totalGrossPrice"], "f") if p else None for p in payloads],
         "item_count": [len(p.get("items", ())) if p else 0 for p in payloads],
-        "payload": [next(texts) if p else None for p in payloads],
-    }
-    return pd.DataFrame(columns, columns=COLUMNS) if results else pd.DataFrame.from_records([], columns=COLUMNS)
+        "payload": [dumps(p) if p else None for p in payloads],
+    }, columns=COLUMNS)
 
 
 def reject_repeated_ids(frame: pd.DataFrame) -> int:
