@@ -4,10 +4,21 @@
 
 Generates N orders (the data generator's ``iter_orders``) straight into a sandbox (no HTTP seeding), all
 modified within one day, then materializes that partition of ``commercetools/orders`` with Dagster. The
-sandbox runs in a child process because it holds every order's JSON; peak_rss_mb is the extracting process. Prints figures
-and, last, one JSON line: records, requests (API page requests, token requests and the completeness
-check's count requests not counted; those are reported apart), ideal = ceil(N/500)+1, requests_with_offset
-(must be 0), seconds, peak_rss_mb. Targets at N=100 000: requests <= ideal, peak RSS <= 1 GB.
+sandbox runs in a child process because it holds every order's JSON; peak_rss_mb is the extracting process.
+
+Speed: ``orders_per_s`` is the extraction's own time (``extract_seconds`` in the asset's metadata: paging,
+flattening and writing the partition; the checks' count requests apart), ``sandbox_serving_orders_per_s``
+the rate at which the sandbox serves the very same pages to the same client when they are fetched and
+discarded (the same id-cursor requests, measured in the same run, before and after the extraction; the
+better of the two). ``ratio_to_sandbox_serving`` = orders_per_s / that: 1.0 means the extraction costs
+nothing beyond waiting for its pages, which the one-page read-ahead makes possible (fetching the next
+page while the last one is flattened and written).
+
+Prints figures and, last, one JSON line: records, requests (API page requests, token requests and the
+completeness check's count requests not counted; those are reported apart), ideal = ceil(N/500)+1,
+requests_with_offset (must be 0), seconds, peak_rss_mb, the speed figures and ``meets_target``. Targets
+at N=100 000: requests <= ideal, no offset, peak RSS <= 1 GB, ratio_to_sandbox_serving >= 0.8; exits 1
+when one is missed.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 PROJECT = "voyado-sandbox"
+TARGET_RATIO = 0.8
+PEAK_RSS_MB = 1024
 
 
 def _rss_mb() -> float:
@@ -87,6 +100,23 @@ def _serve_sandbox(n: int, seed: int, day: date, conn: Any) -> None:
     server.stop()
 
 
+def serving_seconds(resource: Any, day: date) -> tuple[float, int, int]:
+    """The same pages as the extraction (the closed day's window, the dataset's expand, 500 a page), from
+    the same client, fetched and thrown away: (seconds, documents, page requests)."""
+    from voyado_sync.extract.datasets import DATASETS
+    from voyado_sync.extract.windows import Window
+
+    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    ds, window = DATASETS["orders"], Window(start, start + timedelta(days=1))
+    client = resource.client()
+    before = client.stats.snapshot()
+    t0 = time.perf_counter()
+    docs = sum(len(page) for page in client.iter_pages(ds.resource, where=[window.predicate()],
+                                                        expand=list(ds.expand), page_size=500))
+    seconds = time.perf_counter() - t0
+    return seconds, docs, client.stats.since(before).requests
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=100_000)
@@ -123,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         orders_asset = next(a for a in ct_assets.commercetools_assets if a.key.path[-1] == "orders")
         config = dg.RunConfig(ops={"commercetools__orders":
                                    ct_assets.ExtractConfig(verify_completeness=not args.no_completeness)})
+        serve_before = serving_seconds(resources["commercetools"], day)
+        httpx.delete(f"{url}/__admin/requests")
         t1 = time.perf_counter()
         result = dg.materialize([orders_asset], partition_key=key, resources=resources, run_config=config,
                                 instance=dg.DagsterInstance.ephemeral())
@@ -134,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 .metadata.items()}
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         logged = httpx.get(f"{url}/__admin/requests").json()["results"]
+        serve_after = serving_seconds(resources["commercetools"], day)
         api = [r for r in logged if r["path"] != "/oauth/token" and not r["path"].startswith("/__admin")]
         count_requests = [r for r in api if r["query"].get("limit") == ["0"]]
         page_requests = [r for r in api if r["query"].get("limit") != ["0"]]
@@ -143,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         sandbox_peak = parent_conn.recv()["peak_rss_mb"]
         parquet = Path(meta["path"])
         ideal = math.ceil(args.orders / 500) + 1
+        extract_rate = meta["rows"] / meta["extract_seconds"]
+        serve_s, served, serve_requests = min(serve_before, serve_after)
+        serve_rate = served / serve_s
+        ratio = extract_rate / serve_rate
+        peak = _peak_rss_mb()
         print(f"source of orders     : {info['source']}")
         print(f"seeded               : {info['loaded']} orders in {info['seed_seconds']:.1f}s "
               f"(sandbox process peak RSS {sandbox_peak:.0f} MB)")
@@ -153,14 +191,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"token requests       : {token_requests}")
         print(f"bytes from API       : {meta['bytes'] / 1e6:.1f} MB; Parquet {parquet.stat().st_size / 1e6:.1f} MB")
         print(f"checks               : {checks}")
-        print(f"materialize seconds  : {seconds:.1f}  ({meta['rows'] / seconds:.0f} rows/s)")
-        print(f"extraction RSS       : peak {_peak_rss_mb():.0f} MB (before materializing {rss_before:.0f} MB)")
-        print(json.dumps({"records": meta["rows"], "requests": len(page_requests), "ideal": ideal,
-                          "requests_with_offset": len(with_offset), "check_requests": len(count_requests),
-                          "token_requests": token_requests, "seconds": round(seconds, 2),
-                          "peak_rss_mb": round(_peak_rss_mb(), 1), "sandbox_peak_rss_mb": round(sandbox_peak, 1),
-                          "window_complete": checks.get("window_complete")}))
-        return 0
+        print(f"extraction           : {meta['extract_seconds']:.1f}s = {extract_rate:,.0f} orders/s "
+              f"(materialize with checks and Dagster {seconds:.1f}s)")
+        print(f"sandbox serving      : {served} orders in {serve_requests} requests, fetched and discarded: "
+              f"{serve_before[0]:.1f}s before, {serve_after[0]:.1f}s after = {serve_rate:,.0f} orders/s "
+              f"-> ratio {ratio:.3f}")
+        print(f"extraction RSS       : peak {peak:.0f} MB (before materializing {rss_before:.0f} MB)")
+        meets = (len(page_requests) <= ideal and not with_offset and peak <= PEAK_RSS_MB and ratio >= TARGET_RATIO
+                 and meta["rows"] == args.orders)
+        print(json.dumps({"benchmark": "extract", "records": meta["rows"], "requests": len(page_requests),
+                          "ideal": ideal, "requests_with_offset": len(with_offset),
+                          "check_requests": len(count_requests), "token_requests": token_requests,
+                          "seconds": round(seconds, 2), "extract_seconds": meta["extract_seconds"],
+                          "orders_per_s": round(extract_rate), "sandbox_serving_orders_per_s": round(serve_rate),
+                          "sandbox_serving_seconds": [round(serve_before[0], 2), round(serve_after[0], 2)],
+                          "ratio_to_sandbox_serving": round(ratio, 3), "target_ratio": TARGET_RATIO,
+                          "peak_rss_mb": round(peak, 1), "sandbox_peak_rss_mb": round(sandbox_peak, 1),
+                          "window_complete": checks.get("window_complete"), "meets_target": meets}))
+        return 0 if meets else 1
     finally:
         child.kill()
         child.join(timeout=5)

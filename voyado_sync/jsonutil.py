@@ -1,6 +1,10 @@
 """Exact JSON for request bodies: `Decimal` amounts go out as JSON numbers with exactly their digits
 (``450.00``, JPY ``1200``), never through a float. The standard encoder cannot emit a Decimal as a
-number, and httpx's ``json=`` refuses it, so every client body that may carry money goes through here."""
+number, and httpx's ``json=`` refuses it, so every client body that may carry money goes through here.
+
+`dumps` writes with msgspec (C), amounts through `decimal_text` as here, whenever the tree holds only
+exact ``dict``/``list``/``str``/``int``/``bool``/``None``/``Decimal``; anything else (a float, a tuple, a
+subclass, a date) goes through `encode`, so the bytes, and the errors, are the same either way."""
 
 from __future__ import annotations
 
@@ -9,13 +13,19 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_SCALARS = (str, Decimal, int, bool, type(None))
 
 
 def decimal_text(d: Decimal) -> str:
     if not d.is_finite():
         raise ValueError(f"{d} is not a JSON number")
     return format(abs(d) if not d else d, "f")  # no "-0.00" on the wire
+
+
+_FAST = msgspec.json.Encoder(decimal_format=lambda d: msgspec.Raw(decimal_text(d)))
 
 
 def encode(obj: Any, out: list[str], *, allow_float: bool = True) -> None:
@@ -56,7 +66,28 @@ def encode(obj: Any, out: list[str], *, allow_float: bool = True) -> None:
         raise TypeError(f"cannot encode {t.__name__} as JSON")
 
 
+def _plain(obj: Any) -> bool:
+    """Every node of ``obj`` is of a type msgspec writes as `encode` does (dict keys aside: ours are str)."""
+    stack = [obj]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        o = pop()
+        t = type(o)
+        if t is dict:
+            extend(o.values())
+        elif t is list:
+            extend(o)
+        elif t not in _SCALARS:
+            return False
+    return True
+
+
 def dumps(obj: Any, *, allow_float: bool = True) -> str:
+    if _plain(obj):
+        try:
+            return _FAST.encode(obj).decode()
+        except (TypeError, ValueError, OverflowError):  # a non-finite Decimal, a lone surrogate: `encode` says why
+            pass
     out: list[str] = []
     encode(obj, out, allow_float=allow_float)
     return "".join(out)

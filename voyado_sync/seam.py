@@ -236,16 +236,25 @@ def _payload_asset(spec: PushSpec) -> dg.AssetsDefinition:
               required_resource_keys={"partition_store", "state_db", *payload.resources})
     def _payload(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         step = _step(context)
-        built = payload.build(step)
-        step.store.write_frame(spec.dataset, context.partition_key, built.frame)
-        checks = list(built.checks)
-        if payload.verify is not None:
-            checks += payload.verify(step, step.store.read(spec.dataset, [context.partition_key]), built)
+        built, checks = build_and_store(spec, step)
         return dg.MaterializeResult(
             metadata={"dagster/row_count": dg.MetadataValue.int(len(built.frame)), **built.metadata, **step.metadata},
             check_results=checks)
 
     return _payload
+
+
+def build_and_store(spec: PushSpec, step: Step) -> tuple[Built, list[dg.AssetCheckResult]]:
+    """The work of ``spec``'s payload asset: build the set, write it as the step's partition, and judge the
+    checks that read it back (the push sends what was stored)."""
+    payload = spec.payload
+    assert payload is not None
+    built = payload.build(step)
+    step.store.write_frame(spec.dataset, step.partition_key, built.frame)
+    checks = list(built.checks)
+    if payload.verify is not None:
+        checks += payload.verify(step, step.store.read(spec.dataset, [step.partition_key]), built)
+    return built, checks
 
 
 def _push_asset(spec: PushSpec) -> dg.AssetsDefinition:

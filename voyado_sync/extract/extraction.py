@@ -1,15 +1,19 @@
 """Extract one window of one dataset into a Parquet partition, and verify it against the API.
 
 Pages stream from the id-cursor iterator straight into a Parquet writer (one row group per page), so memory
-stays at one page whatever the window size. The client is anything with ``iter_pages``/``count`` (the
+stays at two pages whatever the window size: while one page is flattened and written, the next one is
+fetched (`read_ahead`: one page ahead, never more, by the same iterator, so the requests are exactly those
+of reading page after page). The client is anything with ``iter_pages``/``count`` (the
 `CommercetoolsClient`); nothing here knows about Dagster."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,6 +31,7 @@ PII_COLUMNS = frozenset({"email", "first_name", "last_name", "phone", "mobile", 
                          "line_items", "payments", "lines", "prices", "availability", "images", "transactions",
                          "return_items", "anonymous_id"})
 PREVIEW_ROWS = 5
+T = TypeVar("T")
 
 
 class PagingClient(Protocol):
@@ -55,8 +60,8 @@ def extract_window(client: PagingClient, store: PartitionStore, ds: Dataset, par
     out = Extracted()
     with store.writer(ds.storage_name, partition_key, ds.schema) as rows_w, \
             store.writer(ds.rejects_name, partition_key, REJECT_SCHEMA) as rej_w:
-        pages = () if window.empty else client.iter_pages(ds.resource, where=[window.predicate()],
-                                                           expand=list(ds.expand), page_size=page_size)
+        pages = () if window.empty else read_ahead(client.iter_pages(
+            ds.resource, where=[window.predicate()], expand=list(ds.expand), page_size=page_size))
         for docs in pages:
             out.pages += 1
             flat = flatten_page(ds, docs)
@@ -71,6 +76,65 @@ def extract_window(client: PagingClient, store: PartitionStore, ds: Dataset, par
                 out.rejects += flat.rejects.num_rows
                 out.reject_reasons.update(r.split(":")[0] for r in flat.rejects.column("reason").to_pylist())
     return out
+
+
+class _Done:
+    """The producer's last word: the iterator ended, or raised ``error``."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def read_ahead(pages: Iterable[T]) -> Iterator[T]:
+    """``pages`` in order, the next one fetched on a thread while the caller works on the current one.
+
+    At most one page ahead: the thread asks for page k+1 only once the caller has taken page k, so the
+    requests (and the rate they are sent at) are those of the plain loop, merely overlapped with the
+    caller's CPU work. An error of the iterator is raised here, after the pages before it; a caller that
+    stops early (an exception, ``close``) stops the thread before it asks for another page."""
+    handoff: list[Any] = []
+    ready = threading.Semaphore(0)  # a page (or the end) is in ``handoff``
+    wanted = threading.Semaphore(1)  # the caller took the last one: fetch the next
+    stop = threading.Event()
+
+    def produce() -> None:
+        it = iter(pages)
+        try:
+            while True:
+                wanted.acquire()
+                if stop.is_set():
+                    return
+                try:
+                    item: Any = next(it)
+                except StopIteration:
+                    item = _Done()
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+                    item = _Done(exc)
+                handoff.append(item)
+                ready.release()
+                if isinstance(item, _Done):
+                    return
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ready.acquire()
+            item = handoff.pop()
+            if isinstance(item, _Done):
+                if item.error is not None:
+                    raise item.error
+                return
+            wanted.release()  # fetch the next page while the caller works on this one
+            yield item
+    finally:
+        stop.set()
+        wanted.release()
+        thread.join()
 
 
 def _track_range(out: Extracted, table: pa.Table) -> None:

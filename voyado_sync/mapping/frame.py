@@ -12,13 +12,13 @@ stored, so the push reads only receipts that were checked.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from voyado_sync.mapping.context import MappingContext, MappingResult
+from voyado_sync.mapping.decode import document, order_document
 from voyado_sync.mapping.models import dumps
 from voyado_sync.mapping.pos import map_pos_receipt
 from voyado_sync.mapping.receipts import map_order
@@ -30,14 +30,21 @@ COLUMNS = ["source_id", "kind", "status", "unique_receipt_id", "reason", "curren
 
 
 def results_frame(results: Iterable[MappingResult]) -> pd.DataFrame:
-    rows = []
-    for r in results:
-        p = r.payload or {}
-        rows.append((r.source_id, r.kind, r.status, r.unique_receipt_id, r.reason, p.get("currency"),
-                     p.get("storeExternalId"), p.get("createdDate"),
-                     format(p["totalGrossPrice"], "f") if p else None, len(p.get("items", ())) if p else 0,
-                     dumps(p) if p else None))
-    return pd.DataFrame.from_records(rows, columns=COLUMNS)
+    results = list(results)
+    if not results:
+        return pd.DataFrame.from_records([], columns=COLUMNS)
+    payloads = [r.payload for r in results]
+    return pd.DataFrame({
+        "source_id": [r.source_id for r in results], "kind": [r.kind for r in results],
+        "status": [r.status for r in results], "unique_receipt_id": [r.unique_receipt_id for r in results],
+        "reason": [r.reason for r in results],
+        "currency": [p.get("currency") if p else None for p in payloads],
+        "store_external_id": [p.get("storeExternalId") if p else None for p in payloads],
+        "created_date": [p.get("createdDate") if p else None for p in payloads],
+        "total_gross": [format(p["totalGrossPrice"], "f") if p else None for p in payloads],
+        "item_count": [len(p.get("items", ())) if p else 0 for p in payloads],
+        "payload": [dumps(p) if p else None for p in payloads],
+    }, columns=COLUMNS)
 
 
 def reject_repeated_ids(frame: pd.DataFrame) -> int:
@@ -68,38 +75,38 @@ def unvalidated(frame: pd.DataFrame, persisted: pd.DataFrame) -> list[list[str]]
     return out
 
 
-def _doc(raw: str | bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
+Raw = str | bytes | Mapping[str, Any]
+
+
+def _doc(raw: Raw, decode: Callable[[str | bytes], dict[str, Any] | None]) -> Mapping[str, Any] | None:
     if isinstance(raw, Mapping):
         return raw
-    try:
-        doc = json.loads(raw)
-    except (TypeError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+    return decode(raw)
 
 
-def order_results(raw_orders: Iterable[str | bytes | Mapping[str, Any]], ctx: MappingContext | None = None,
-                  *, returns: bool = True) -> list[MappingResult]:
-    """Purchase (and return) results for orders given as documents or JSON text (the ``raw`` column)."""
+def order_results(raw_orders: Iterable[Raw], ctx: MappingContext | None = None, *, returns: bool = True
+                  ) -> list[MappingResult]:
+    """Purchase (and return) results for orders given as documents or JSON text (the ``raw`` column,
+    decoded for what the mapping reads: `voyado_sync.mapping.decode.order_document`)."""
     ctx = ctx or MappingContext()
     out: list[MappingResult] = []
+    append, extend = out.append, out.extend
     for raw in raw_orders:
-        doc = _doc(raw)
+        doc = _doc(raw, order_document)
         if doc is None:
-            out.append(MappingResult("?", "purchase", "rejected", None, None, "order is not a JSON object"))
+            append(MappingResult("?", "purchase", "rejected", None, None, "order is not a JSON object"))
             continue
-        out.append(map_order(doc, ctx))
-        if returns:
-            out.extend(map_returns(doc, ctx))
+        append(map_order(doc, ctx))
+        if returns and doc.get("returnInfo"):  # map_returns gives nothing for an order without returns
+            extend(map_returns(doc, ctx))
     return out
 
 
-def pos_results(raw_receipts: Iterable[str | bytes | Mapping[str, Any]], ctx: MappingContext | None = None
-                ) -> list[MappingResult]:
+def pos_results(raw_receipts: Iterable[Raw], ctx: MappingContext | None = None) -> list[MappingResult]:
     ctx = ctx or MappingContext()
     out = []
     for raw in raw_receipts:
-        doc = _doc(raw)
+        doc = _doc(raw, document)
         out.append(map_pos_receipt(doc, ctx) if doc is not None else
                    MappingResult("?", "pos", "rejected", None, None, "POS receipt is not a JSON object"))
     return out

@@ -6,12 +6,14 @@ route table plus state. This module owns what is common to all of them:
 
 * routing by method + regex on the path, with JSON helpers;
 * seeded fault injection per endpoint (429 + Retry-After, 5xx, slow responses, connection reset mid-body,
-  truncated JSON) configured over HTTP at ``/__admin/faults``;
+  connection dropped before the answer, truncated JSON) configured over HTTP at ``/__admin/faults``;
 * fixed latency, and a request log readable at ``/__admin/requests`` so tests can count effects.
 
 Faults of kind 429/5xx are decided *before* the handler runs (no side effect, like a gateway refusing
-the request). ``slow``, ``reset`` and ``truncate`` are applied *after* the handler ran: the effect
-happened but the client never sees a clean answer — the case that proves idempotency.
+the request). ``slow``, ``reset``, ``drop`` and ``truncate`` are applied *after* the handler ran: the
+effect happened but the client never sees a clean answer — the case that proves idempotency. ``reset``
+and ``truncate`` still deliver the status line (a client that reads it knows the request was processed);
+``drop`` resets the connection before the first byte of the answer, so nobody can know.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 ADMIN_PREFIX = "/__admin"
-FAULT_KINDS = ("429", "500", "502", "503", "504", "slow", "reset", "truncate")
+FAULT_KINDS = ("429", "500", "502", "503", "504", "slow", "reset", "drop", "truncate")
 
 
 @dataclass
@@ -152,6 +154,7 @@ class LoggedRequest:
     fault: str | None
     api_key: str | None
     duration_ms: float
+    subject: str | None = None  # what the request is about (e.g. a receipt id), see SandboxApp.subject_of
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -210,6 +213,11 @@ class SandboxApp:
         """Identity used for rate limiting and logging (never the raw secret in the log)."""
         return None
 
+    def subject_of(self, req: Request) -> str | None:
+        """The business key a write carries, logged with every attempt whatever its answer (a refused or
+        faulted resend too), so a test can count the requests per key."""
+        return None
+
     def is_admin(self, path: str) -> bool:
         return path.startswith(ADMIN_PREFIX)
 
@@ -238,7 +246,8 @@ class SandboxApp:
         with self._log_lock:
             self._seq += 1
             self.log.append(LoggedRequest(self._seq, time.time(), req.method, req.path, req.query, status,
-                                          fault, self.api_key_of(req), (time.perf_counter() - started) * 1000))
+                                          fault, self.api_key_of(req), (time.perf_counter() - started) * 1000,
+                                          self.subject_of(req)))
 
     def requests(self, *, admin: bool = False) -> list[LoggedRequest]:
         """Snapshot of the request log (in-process access for tests and benchmarks)."""
@@ -290,9 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
             payload = payload[: len(payload) // 2]
             self._send(resp.status, resp.headers, payload, len(payload))
             return
-        if fault == "reset":
-            self._send(resp.status, resp.headers, payload[: len(payload) // 2], len(payload))
-            self.wfile.flush()
+        if fault in ("reset", "drop"):
+            if fault == "reset":
+                self._send(resp.status, resp.headers, payload[: len(payload) // 2], len(payload))
+                self.wfile.flush()
             # SO_LINGER 0 turns close() into a TCP RST: the client sees a reset, not a clean EOF.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True

@@ -64,6 +64,8 @@ class _Base:
     batch_size = 1
     delivery = Delivery.KEYED
     full_replace = False
+    status_is_answer = False  # a 2xx status line alone settles the item, its body adds nothing
+    answered = Outcome.SENT  # what such a status line settles the item as
 
     def __init__(self, client: Any, *, batch_size: int | None = None) -> None:
         self.client = client
@@ -99,6 +101,10 @@ class ReceiptsEndpoint(_Base):
     name = "receipts"
     key_field = "uniqueReceiptId"
     held_is_final = True
+    # One receipt per request, answered 202: once the status line says accepted, Engage has it (the
+    # read-back tells whether it holds it), and a resend after a cut answer would be a second POST of it.
+    status_is_answer = True
+    answered = Outcome.ACCEPTED
 
     def problems(self, payload: dict[str, Any]) -> list[str]:
         """The mapping's own receipt validation, so a receipt read back from a payload dataset is refused

@@ -12,8 +12,12 @@ After a SIGKILL a rerun finds the unfinished rows and, per the endpoint's delive
 * ``at_most_once`` (custom triggers: no server de-dup and no way to read a fired trigger back): never
   re-send. The row becomes ``unknown`` and a dead letter with reason ``outcome_unknown``; an operator
   checks Engage and either dismisses it or replays it with ``include_unknown``. The same rule applies to
-  a trigger whose connection died *after* the request was sent (reset, read timeout, 502/504):
-  only answers that prove the trigger was not processed (429, 503, no connection made) are retried.
+  a trigger whose connection died *after* the request was sent and before a status line came back
+  (reset, read timeout, 502/504): only answers that prove the trigger was not processed (429, 503, no
+  connection made) are retried.
+
+A 2xx status line whose body was then cut settles a trigger, and every item of an endpoint whose status
+alone is its answer (``status_is_answer``: receipts): they are not sent again.
 
 Transient errors are retried with backoff honouring ``Retry-After`` within a bounded time, every
 attempt drawing a token from the API key's shared `RateBudget`. Permanent refusals, per-row
@@ -29,7 +33,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -67,6 +71,8 @@ class Endpoint(Protocol):
     name: str
     batch_size: int  # 1: one request per item; N: up to N items per request with per-row outcomes
     delivery: Delivery
+    status_is_answer: bool  # a 2xx status line alone settles the items of a request (its body is not needed)
+    answered: Outcome  # the outcome such a status line settles an item as (receipts: accepted, read back later)
 
     def validate(self, item: SyncItem) -> list[str]:
         """Local checks from the API reference; a failure never reaches the network."""
@@ -146,6 +152,22 @@ class _Unit:
 
 
 @dataclass
+class _Settled:
+    """A unit's answer, ready for the ledger: written in the transaction that puts the same worker's next
+    unit in flight (one transaction per unit instead of two), or alone for a worker's last unit."""
+
+    unit: _Unit
+    updates: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    delivered: list[str]
+    outcomes: list[Outcome]
+    retries: int
+    requests: int
+    latency: float | None
+    remote_ids: dict[str, tuple[str, str]]
+
+
+@dataclass
 class _Push:
     endpoint: Endpoint
     report: SyncReport
@@ -153,6 +175,21 @@ class _Push:
     abort: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     processed: int = 0  # items whose unit ran (the rest were never started because the push stopped)
+
+
+class _Queue:
+    """The units of a push, handed out one at a time to whichever worker asks."""
+
+    def __init__(self, units: Sequence[_Unit]) -> None:
+        self._units = iter(units)
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> "_Queue":
+        return self
+
+    def __next__(self) -> _Unit:
+        with self._lock:
+            return next(self._units)
 
 
 class SyncEngine:
@@ -228,12 +265,13 @@ class SyncEngine:
         push = _Push(endpoint, report, open_dlq)
         units = self._units(endpoint, to_send, states)
         if units:
-            self._run_unit(push, units[0])  # canary: a bad API key costs one request
+            self._run_units(push, iter(units[:1]))  # canary: a bad API key costs one request
             rest = units[1:]
             if rest and not push.abort.is_set():
                 workers = min(self.budget.max_concurrency, len(rest))
+                queue = _Queue(rest)
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"push-{endpoint.name}") as pool:
-                    for future in [pool.submit(self._run_unit, push, u) for u in rest]:
+                    for future in [pool.submit(self._run_units, push, queue) for _ in range(workers)]:
                         future.result()
             never_started = sum(len(u.works) for u in units) - push.processed
             if never_started > 0:
@@ -340,13 +378,33 @@ class SyncEngine:
         return [_Unit(c, batch_key(endpoint.name, [w.item for w in c], [w.hash for w in c])) for c in chunks]
 
     # ------------------------------------------------------------------------------------------
-    def _run_unit(self, push: _Push, unit: _Unit) -> None:
-        if push.abort.is_set():
-            return
+    def _run_units(self, push: _Push, units: Iterator[_Unit]) -> None:
+        """One worker: units in turn until none is left or the push stops. Each unit's answer reaches the
+        ledger with the next unit's in-flight rows (the in-flight row still precedes its request, and an
+        answer never waits for anything but that insert); the worker's last answer goes alone."""
+        settled: _Settled | None = None
+        try:
+            for unit in units:
+                if push.abort.is_set():
+                    break
+                with self.db.begin() as conn:
+                    if settled is not None:
+                        self._write(conn, push, settled)
+                    ids = ledger.insert_rows(conn, [self._row(w, push.endpoint.name, Outcome.IN_FLIGHT,
+                                                              batch_key=unit.batch_key) for w in unit.works])
+                if settled is not None:
+                    self._count(push, settled)
+                    settled = None
+                settled = self._run_unit(push, unit, ids)
+        finally:
+            if settled is not None:  # not written yet: the worker's last answer, or the next insert failed
+                with self.db.begin() as conn:
+                    self._write(conn, push, settled)
+                self._count(push, settled)
+
+    def _run_unit(self, push: _Push, unit: _Unit, ids: list[int]) -> _Settled:
+        """Send a unit whose ledger rows ``ids`` are in flight; its answer, not yet written."""
         endpoint = push.endpoint
-        with self.db.begin() as conn:
-            ids = ledger.insert_rows(conn, [self._row(w, endpoint.name, Outcome.IN_FLIGHT, batch_key=unit.batch_key)
-                                            for w in unit.works])
         attempts = 0
         retries = 0
         requests = 0
@@ -377,13 +435,16 @@ class SyncEngine:
                             raise exc.__cause__ from exc.__cause__.__cause__
                         raise
                 except TransientError as exc:
+                    accepted = exc.status is not None and 200 <= exc.status < 300
+                    if accepted and (endpoint.status_is_answer or endpoint.delivery is Delivery.AT_MOST_ONCE):
+                        # The status line said accepted; only the body was cut (or the connection broke
+                        # while it came). Sending again would repeat what Voyado already holds.
+                        settled = endpoint.answered if endpoint.status_is_answer else Outcome.SENT
+                        return [RowResult(it.key, settled, exc.status,
+                                          correlation_id=exc.correlation_id) for it in pending]
                     if not proves_not_processed(exc):
                         ambiguous = True
                         if endpoint.delivery is Delivery.AT_MOST_ONCE:
-                            if exc.status is not None and 200 <= exc.status < 300:
-                                # The status line said accepted; only the body was cut.
-                                return [RowResult(it.key, Outcome.SENT, exc.status,
-                                                  correlation_id=exc.correlation_id) for it in pending]
                             raise _OutcomeUnknown(str(exc), status=exc.status,
                                                   correlation_id=exc.correlation_id) from exc
                     raise
@@ -394,7 +455,7 @@ class SyncEngine:
             nonlocal retries
             retries += 1
             if exc.status == 429:
-                self.budget.penalize()
+                self.budget.penalize(exc.retry_after)
 
         results: dict[str, RowResult] = {}
         try:
@@ -429,10 +490,10 @@ class SyncEngine:
                 results[w.item.key] = RowResult(w.item.key, Outcome.DEAD_LETTERED, None,
                                                 error=scrub(f"{type(exc).__name__}: {exc}"), reason="client_error")
         results = {**found, **results}
-        self._finish(push, unit, ids, results, attempts, retries, requests, latency)
+        return self._settle(push, unit, ids, results, attempts, retries, requests, latency)
 
-    def _finish(self, push: _Push, unit: _Unit, ids: list[int], results: dict[str, RowResult], attempts: int,
-                retries: int, requests: int, latency: float | None) -> None:
+    def _settle(self, push: _Push, unit: _Unit, ids: list[int], results: dict[str, RowResult], attempts: int,
+                retries: int, requests: int, latency: float | None) -> _Settled:
         endpoint = push.endpoint
         updates, failures, delivered = [], [], []
         outcomes: list[Outcome] = []
@@ -454,25 +515,30 @@ class SyncEngine:
             elif outcome in FAILED:
                 failures.append(self._dlq_row(w, endpoint.name, outcome, r.reason or outcome.value,
                                               r.error, r.status_code))
-        with self.db.begin() as conn:
-            ledger.finalize_rows(conn, updates)
-            dlq.record_failures(conn, failures)
-            replayed = [k for k in delivered if k in push.open_dlq]
-            if replayed:
-                dlq.mark_replayed(conn, endpoint.name, replayed, self.run_id)
+        return _Settled(unit, updates, failures, delivered, outcomes, retries, requests, latency, remote_ids)
+
+    def _write(self, conn: sa.Connection, push: _Push, s: _Settled) -> None:
+        ledger.finalize_rows(conn, s.updates)
+        dlq.record_failures(conn, s.failures)
+        replayed = [k for k in s.delivered if k in push.open_dlq]
+        if replayed:
+            dlq.mark_replayed(conn, push.endpoint.name, replayed, self.run_id)
+
+    def _count(self, push: _Push, s: _Settled) -> None:
+        """Into the report, once its ledger rows are committed."""
         with push.lock:
             report = push.report
-            push.processed += len(unit.works)
-            for w, outcome in zip(unit.works, outcomes):
+            push.processed += len(s.unit.works)
+            for w, outcome in zip(s.unit.works, s.outcomes):
                 report.add(outcome)
                 if outcome is Outcome.UNKNOWN:
                     report.unknown_keys.append(w.item.key)
-            report.remote_ids.update(remote_ids)
-            report.dead_letters += len(failures)
-            report.retries += retries
-            report.requests += requests
-            if latency is not None:
-                report.latencies_ms.append(latency)
+            report.remote_ids.update(s.remote_ids)
+            report.dead_letters += len(s.failures)
+            report.retries += s.retries
+            report.requests += s.requests
+            if s.latency is not None:
+                report.latencies_ms.append(s.latency)
 
     # ------------------------------------------------------------------------------------------
     def _dry_run(self, report: SyncReport, invalid, skipped, to_send: list[_Work],

@@ -38,6 +38,7 @@ from voyado_sync.privacy import hash_value
 from voyado_sync.state.sync_tables import ensure_schema, rate_budget_t
 
 DEFAULT_RATE = 40.0
+PENALTY_WINDOW_S = 1.0
 
 class RateBudget:
     def __init__(self, state_engine: sa.Engine, api_key: str, rate_per_second: float = DEFAULT_RATE,
@@ -59,6 +60,8 @@ class RateBudget:
         self._expires = 0.0
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(self.max_concurrency)
+        self._penalty_lock = threading.Lock()
+        self._penalized_at = float("-inf")
         self.claims = 0  # database transactions spent (for benchmarks)
         self.penalties = 0
         self.waited_s = 0.0
@@ -114,10 +117,22 @@ class RateBudget:
                 self.waited_s += pause
                 time.sleep(pause)
 
-    def penalize(self) -> None:
+    def penalize(self, retry_after: float | None = None) -> None:
         """Voyado answered 429: the key is over its limit whatever our arithmetic says (another client may
         share it). Empty the shared bucket so every pusher waits for it to refill, instead of each retrying
-        into the limit. (The refused request itself waits for its Retry-After in the retry policy.)"""
+        into the limit. (The refused request itself waits for its Retry-After in the retry policy.)
+
+        At most once a second from this process (or once per ``retry_after``, the server's own back-off,
+        when that is longer): emptying the bucket pauses the key for at most its burst, a tenth of a
+        second of rate, and the 429s that answer requests sent meanwhile are the same signal. Emptying it
+        for each of them cost a tenth of the throughput the server allowed when 6 % of answers were 429,
+        while every refused request still waits for its own Retry-After."""
+        window = max(retry_after or 0.0, PENALTY_WINDOW_S)
+        with self._penalty_lock:
+            now = time.monotonic()
+            if now - self._penalized_at < window:
+                return
+            self._penalized_at = now
         with self.engine.begin() as conn:
             t = rate_budget_t.c
             conn.execute(sa.update(rate_budget_t).where(t.key_hash == self.key_hash, t.tokens > 0).values(tokens=0.0))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+import pytest
+
 from voyado_sync.extract.datasets import DATASETS
-from voyado_sync.extract.flatten import flatten_page
+from voyado_sync.extract.flatten import flatten_page, raw_json
 
 from .support import example
 
@@ -75,3 +78,25 @@ def test_a_value_that_does_not_fit_its_column_is_rejected_alone():
     assert page.rows.num_rows == 1
     reasons = page.rejects.column("reason").to_pylist()
     assert any("column type" in r for r in reasons) and any("not an object" in r for r in reasons)
+
+
+def _dumps(doc):
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@pytest.mark.parametrize("doc", [
+    {"b": 1, "a": {"z": [1, {"y": 2, "c": 3}]}}, {"rate": 0.25, "n": -0.0, "tiny": 1e-4, "big": 9.5e15},
+    {"f": 1e16}, {"f": 1e-5}, {"f": -2.5e-8}, {"f": float("nan")}, {"f": float("inf")}, {"v": None},
+    {"big": 10**40}, {"s": "x\u2028\x1f\"\\ é", "t": "size 3e5, blue"}, {"k": (1, 2)}, {"odd": "\ud800"},
+    {"d": Decimal("1.50")},
+])
+def test_raw_json_is_what_json_dumps_writes(doc):
+    assert raw_json(doc) == _dumps(doc)
+
+
+def test_raw_json_of_generated_documents():
+    from voyado_sync.sandbox.generator import GeneratorConfig, generate
+
+    ds = generate(GeneratorConfig(seed=2, persons=60, orders=150, pos_receipts=40))
+    docs = ds.orders + ds.customers + ds.products + ds.payments + ds.pos_receipts
+    assert docs and all(raw_json(d) == _dumps(d) for d in docs)

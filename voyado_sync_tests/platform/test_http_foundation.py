@@ -139,3 +139,19 @@ def test_a_refused_connection_and_an_exhausted_pool_prove_the_request_unprocesse
             send(client, "POST", "/count", code_of=lambda b: None)
     assert isinstance(queued.value.__cause__, httpx.PoolTimeout) and proves_not_processed(queued.value)
     assert server.app.effects == 1  # only the streamed request reached the handler
+
+
+@pytest.mark.parametrize("body", [
+    b'{"results": [{"id": "a", "rate": 0.25, "n": 12345678901234567890123, "s": "\\u00e9\\n", "x": null}]}',
+    b'{"a": NaN}', b'{"a": 1e400}', b'[1, 2.5, true]', b'"\\ud800"', b'{"a": 1, "a": 2}',
+])
+def test_decode_json_gives_what_the_standard_parser_gives(body):
+    response = httpx.Response(200, content=body, request=httpx.Request("GET", "http://x/y"))
+    got = decode_json(response)
+    assert repr(got) == repr(response.json())
+
+
+def test_decode_json_of_a_cut_body_is_transient():
+    response = httpx.Response(200, content=b'{"results": [{"id": "a"', request=httpx.Request("GET", "http://x/y"))
+    with pytest.raises(TransientError, match="malformed JSON body"):
+        decode_json(response)

@@ -97,6 +97,61 @@ def test_a_read_back_voyado_does_not_answer_judges_nothing(engage, state):
     set_faults(engage, [])
     assert {v.verdict for v in confirm(state, client, budget, by_key, run_id="read-back").values()} == {"held"}
 
+@pytest.mark.parametrize("kind", ["reset", "truncate"])
+def test_a_receipt_whose_answer_broke_after_its_202_is_not_posted_again(engage, state, kind):
+    items = receipts(12)
+    set_faults(engage, [{"pattern": "POST /api/v3/receipts", "probabilities": {kind: 1.0}}])
+    report = make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
+    assert report.count(Outcome.ACCEPTED) == 12 and report.retries == 0 and report.failed == 0
+    posts = Counter(r.subject for r in engage.api_requests("/receipts"))
+    assert posts == {it.key: 1 for it in items}  # the 202 status line said Engage has it: no second POST
+    assert all(r.fault == kind and r.status == 202 for r in engage.api_requests("/receipts"))
+    assert set(engage.app.receipts) == {it.key for it in items}
+
+
+def test_a_receipt_dropped_before_any_answer_is_posted_again_and_absorbed(engage, state):
+    items = receipts(12)
+    set_faults(engage, [{"pattern": "POST /api/v3/receipts", "probabilities": {"drop": 0.5}}], seed=4)
+    report = make_engine(state).push(items, ReceiptsEndpoint(engage.client()))
+    assert report.count(Outcome.ACCEPTED) == 12 and report.failed == 0
+    log = engage.api_requests("/receipts")
+    dropped = {r.subject for r in log if r.fault == "drop"}
+    assert dropped and report.retries >= len(dropped)  # nobody can know: keyed, so sent again
+    posts = Counter(r.subject for r in log)
+    assert all(posts[k] >= 2 for k in dropped)
+    effects = Counter(e["key"] for e in engage.app.effects("receipt"))
+    assert effects == {it.key: 1 for it in items}  # Voyado absorbed the repeats
+
+
+def test_every_answer_reaches_the_ledger_when_workers_write_it_with_their_next_unit(engage, state):
+    items = receipts(40)
+    report = make_engine(state, concurrency=4).push(items, ReceiptsEndpoint(engage.client()))
+    rows = _ledger_rows(state, "run-1")
+    assert report.count(Outcome.ACCEPTED) == 40 and report.requests == 40 and len(report.latencies_ms) == 40
+    assert sorted(r["key"] for r in rows) == sorted(it.key for it in items)
+    assert {r["outcome"] for r in rows} == {"accepted"} and all(r["attempts"] == 1 and r["latency_ms"] for r in rows)
+
+
+def test_an_answer_is_written_even_when_the_next_unit_cannot_be_put_in_flight(engage, state, monkeypatch):
+    from voyado_sync.sync import ledger
+
+    real, calls = ledger.insert_rows, []
+
+    def failing_fourth(conn, rows):  # 1: the rows not sent (none), 2: the canary, 3: the next unit
+        calls.append(rows)
+        if len(calls) == 4:
+            raise RuntimeError("database went away")
+        return real(conn, rows)
+
+    monkeypatch.setattr(ledger, "insert_rows", failing_fourth)
+    with pytest.raises(RuntimeError, match="database went away"):
+        make_engine(state, concurrency=1).push(receipts(5), ReceiptsEndpoint(engage.client()))
+    rows = _ledger_rows(state, "run-1")
+    # The canary and the next unit were sent; the third never went in flight and was never sent. Both
+    # answers are in the ledger, the second one (due with the third's insert) written on its own.
+    assert [r["outcome"] for r in rows] == ["accepted", "accepted"]
+    assert len(engage.api_requests("/receipts")) == 2
+
 
 def test_point_transactions_carry_deterministic_idempotency_key(engage, state):
     items = points(30)

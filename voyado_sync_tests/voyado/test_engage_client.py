@@ -137,7 +137,7 @@ def test_wrong_credentials_fail_once_without_retries(engage_server, engage):
 
 def test_non_idempotent_write_is_not_repeated_after_an_ambiguous_failure(engage_server, engage, client):
     cid = client.create_contact(member(1))["id"]
-    faults(engage_server, "customTriggers", {"reset": 1.0})
+    faults(engage_server, "customTriggers", {"drop": 1.0})  # processed, then reset before any answer
     with pytest.raises(OutcomeUnknownError):
         client.trigger_custom("welcome", contact_id=cid)
     assert len(engage.effects("trigger")) == 1  # fired once, never re-sent
@@ -149,8 +149,12 @@ def test_non_idempotent_write_is_not_repeated_after_an_ambiguous_failure(engage_
     assert client.trigger_custom("welcome", contact_id=cid) is None  # 200 with a cut body: it happened
     assert len(engage.effects("trigger")) == 2
     faults(engage_server, "customTriggers", {"reset": 1.0})
-    with pytest.raises(TransientError):  # retry=False: the raw error, the caller (sync engine) decides
-        client.trigger_custom("welcome", contact_id=cid, retry=False)
+    assert client.trigger_custom("welcome", contact_id=cid) is None  # reset after the 200 status line: it happened
+    assert len(engage.effects("trigger")) == 3
+    for kind in ("reset", "drop"):
+        faults(engage_server, "customTriggers", {kind: 1.0})
+        with pytest.raises(TransientError):  # retry=False: the raw error, the caller (sync engine) decides
+            client.trigger_custom("welcome", contact_id=cid, retry=False)
 
 
 def test_iter_contact_changes_splits_windows_engage_refuses(engage_server, client):

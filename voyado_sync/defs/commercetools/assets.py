@@ -4,6 +4,7 @@ events, the POS receipts, their checks and metadata, and the job extracting one 
 Thin wiring: windows, flattening and POS parsing live in `voyado_sync.extract`. The datasets defined are
 ``Settings.ct_datasets`` (all by default), read when the code location loads."""
 
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -95,7 +96,9 @@ def _extract_asset(ds: Dataset) -> dg.AssetsDefinition:
         try:
             client = commercetools.client()
             before = client.stats.snapshot()
+            started = time.perf_counter()
             got = extract_window(client, store, ds, key, window, page_size=config.page_size)
+            extract_seconds = time.perf_counter() - started
             extract_stats = client.stats.since(before)
             quality = partition_quality(store, ds, key)
             completeness = verify_completeness(client, store, ds, key, window) if config.verify_completeness else None
@@ -109,6 +112,7 @@ def _extract_asset(ds: Dataset) -> dg.AssetsDefinition:
             "requests": extract_stats.requests, "pages": extract_stats.pages, "bytes": extract_stats.bytes,
             "token_requests": extract_stats.token_requests, "retries": extract_stats.retries,
             "offset_requests": extract_stats.offset_requests, "check_requests": check_stats.requests,
+            "extract_seconds": round(extract_seconds, 3),  # paging + flattening + writing, checks apart
             **window.as_metadata(),
             "min_last_modified_at": iso_ms(got.min_last_modified) if got.min_last_modified else "",
             "max_last_modified_at": iso_ms(got.max_last_modified) if got.max_last_modified else "",

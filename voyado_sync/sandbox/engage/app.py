@@ -37,6 +37,10 @@ Admin (no auth, no faults, no rate limit) under ``/__admin/engage/``:
 In-process: ``effects(kind)``, ``receipts``, ``contacts``, ``point_transactions``, ``triggers``, ``carts``,
 ``stock_levels``, ``integration_log``, ``seed_contacts(docs)``, ``set_rate_limit(key, rps)``, ``flush_receipts()``,
 ``reset()``, ``now()`` (``clock`` is overridable).
+
+The request log (``requests()``, ``GET /__admin/requests``) names each receipt POST's ``uniqueReceiptId``
+as its ``subject``, refused and faulted attempts included: every POST of an id Voyado already holds is
+visible there, although only the first is an effect.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from voyado_sync.sandbox.engage.effects import EffectLog, IntegrationLog
 from voyado_sync.sandbox.engage.errors import EngageError, bad_request, int_arg, parse_datetime
 from voyado_sync.sandbox.engage.inventory import Inventory
 from voyado_sync.sandbox.engage.loyalty import Loyalty
-from voyado_sync.sandbox.engage.receipts import Receipts
+from voyado_sync.sandbox.engage.receipts import RECEIPTS_PATH, Receipts, receipt_id
 from voyado_sync.sandbox.engage.stores import Stores
 from voyado_sync.sandbox.engage.tracking import Tracking
 from voyado_sync.sandbox.http import ADMIN_PREFIX, Request, Response, SandboxApp, TokenBucket
@@ -120,6 +124,12 @@ class EngageSandbox(SandboxApp):
     def api_key_of(self, req: Request) -> str | None:
         key = req.headers.get("apikey")
         return hash_value(key, "apikey")[:16] if key else None
+
+    def subject_of(self, req: Request) -> str | None:
+        """A receipt POST's ``uniqueReceiptId`` (the key Voyado de-duplicates on)."""
+        if req.method == "POST" and RECEIPTS_PATH.match(req.path):
+            return receipt_id(req.body)
+        return None
 
     def error_response(self, status: int, code: str, message: str, **extra: Any) -> Response:
         return Response.json({"errorCode": code, "message": message, "statusCode": status, **extra}, status)

@@ -29,6 +29,8 @@ holds to see the read-back checks fail.
 from __future__ import annotations
 
 import copy
+import json
+import re
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
@@ -40,6 +42,8 @@ from voyado_sync.sandbox.http import Request, Response
 if TYPE_CHECKING:
     from voyado_sync.sandbox.engage.app import EngageSandbox
 
+RECEIPTS_ROUTE = r"/api/v[23]/receipts"
+RECEIPTS_PATH = re.compile(f"^{RECEIPTS_ROUTE}$")
 MATCH_KEY_TYPES = {t.lower(): t for t in ("Email", "SocialSecurityNumber", "MobilePhone", "CardId", "ExternalId",
                                           "MemberNumber", "ContactId", "MemberNumberWithCardNumberAsFallback")}
 ITEM_TYPES = ("PURCHASE", "RETURN", "ADJUSTMENT")
@@ -124,6 +128,16 @@ def receipt_errors(body: Any) -> list[str]:
     return errors
 
 
+def receipt_id(body: bytes) -> str | None:
+    """The ``uniqueReceiptId`` of a receipt body, if it has a readable one."""
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    rid = doc.get("uniqueReceiptId") if isinstance(doc, dict) else None
+    return rid if isinstance(rid, str) else None
+
+
 class Receipts:
     def __init__(self, app: "EngageSandbox", batch_seconds: float) -> None:
         self.app = app
@@ -135,7 +149,7 @@ class Receipts:
         self.duplicates = 0
 
     def register(self, route: Callable[[str, str, Callable[[Request], Response]], None]) -> None:
-        route("POST", r"/api/v[23]/receipts", self._post)
+        route("POST", RECEIPTS_ROUTE, self._post)
         route("GET", r"/api/v2/contacts/(?P<id>[^/]+)/transactions", self._transactions)
 
     def _post(self, req: Request) -> Response:
